@@ -1,0 +1,26 @@
+# Tests. Every test speaks TAP (Check suites via CK_TAP_LOG_FILE_NAME=-,
+# scripts via tests/lib.sh), so automake counts each case, not each file.
+TEST_EXTENSIONS = .sh
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+SH_LOG_DRIVER = $(LOG_DRIVER)
+SH_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = \
+	CK_TAP_LOG_FILE_NAME=-; CK_VERBOSITY=silent; \
+	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
+	export CK_TAP_LOG_FILE_NAME CK_VERBOSITY top_srcdir top_builddir;
+
+UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+UNIT_LDADD = $(DNSFS_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_hash
+tests_unit_check_hash_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_hash_LDADD = $(UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_hash
+
+EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
+TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
+
+# The AddressSanitizer build (./run-tests) runs only the unit suites.
+check-unit:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(UNIT_TESTS)'
+.PHONY: check-unit

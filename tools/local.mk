@@ -1,0 +1,1 @@
+# dnsfsctl: the admin tool.
