@@ -20,7 +20,12 @@ UNIT_TESTS += tests/unit/check_hash
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
-# The AddressSanitizer build (./run-tests) runs only the unit suites.
+include tests/fuzz/local.mk
+
+# The sanitizer build (./run-tests) runs the unit suites and the fuzzers,
+# not the integration scripts (they start the normal build's daemons).
 check-unit:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(UNIT_TESTS)'
-.PHONY: check-unit
+check-sanitize:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(UNIT_TESTS) $(FUZZ_TESTS)'
+.PHONY: check-unit check-sanitize
