@@ -1,0 +1,7 @@
+# dnsfs-mds: the authoritative metadata server, as a convenience library
+# (mds/libmds.a, linked by the tests) plus a thin main.
+noinst_LIBRARIES += mds/libmds.a
+mds_libmds_a_CFLAGS = $(AM_CFLAGS) $(LDNS_CFLAGS) $(LIBEVENT_CFLAGS) $(HIREDIS_CFLAGS) $(CRYPTO_CFLAGS)
+mds_libmds_a_SOURCES =
+MDS_LIBS = mds/libmds.a $(DNSFS_LIBS) $(LDNS_LIBS) $(LIBEVENT_LIBS) $(HIREDIS_LIBS) $(CRYPTO_LIBS)
+mds_libmds_a_SOURCES += mds/zone.h mds/store.h mds/update.h
