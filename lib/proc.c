@@ -348,13 +348,16 @@ static void reap(pid_t pid)
 		;
 }
 
-static int gone_within(pid_t pid, const char *expected, int timeout_ms)
+/* Wait for pid to exit. Identity was checked before the signal; while a
+ * process exits, /proc/PID/exe and cmdline vanish before it becomes a zombie,
+ * so only "does the pid still run at all" is meaningful here. */
+static int gone_within(pid_t pid, int timeout_ms)
 {
 	int64_t deadline = proc_now_ms() + timeout_ms;
 
 	for (;;) {
 		reap(pid);
-		if (!proc_alive(pid, expected))
+		if (!proc_alive(pid, NULL))
 			return 1;
 		if (proc_now_ms() >= deadline)
 			return 0;
@@ -376,13 +379,16 @@ int proc_stop(pid_t pid, const char *expected, int timeout_ms, struct err *e)
 		return err_set(e, -errno, "cannot signal %s (pid %d): %s", what,
 			       (int)pid, strerror(errno));
 	}
-	if (gone_within(pid, expected, timeout_ms))
+	if (gone_within(pid, timeout_ms))
 		return 1;
-	/* Checked again just above: the pid still runs `expected`. */
+	/* Still there after the grace period: make sure it is still `expected`
+	 * (not a reused pid) before the kill that cannot be caught. */
+	if (!proc_alive(pid, expected))
+		return 1;
 	if (kill(pid, SIGKILL) < 0 && errno != ESRCH)
 		return err_set(e, -errno, "cannot kill %s (pid %d): %s", what,
 			       (int)pid, strerror(errno));
-	if (gone_within(pid, expected, 5000))
+	if (gone_within(pid, 5000))
 		return 1;
 	return err_set(e, -ETIMEDOUT, "%s (pid %d) did not exit even after SIGKILL",
 		       what, (int)pid);
