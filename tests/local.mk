@@ -22,6 +22,11 @@ tests_unit_check_placement_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_placement_LDADD = $(UNIT_LDADD)
 UNIT_TESTS += tests/unit/check_placement
 
+check_PROGRAMS += tests/unit/check_log
+tests_unit_check_log_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_log_LDADD = $(UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_log
+
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
