@@ -3,7 +3,8 @@ noinst_LIBRARIES += lib/libdnsfs.a
 lib_libdnsfs_a_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 lib_libdnsfs_a_SOURCES = \
 	lib/err.c lib/err.h \
-	lib/hash.c lib/hash.h
+	lib/hash.c lib/hash.h \
+	lib/record.c lib/record.h
 
 # What every program linking libdnsfs needs.
 DNSFS_LIBS = lib/libdnsfs.a $(CRYPTO_LIBS) -lm
