@@ -1,16 +1,17 @@
 # libdnsfs: code shared by every daemon, the client and the tools.
+# One line per module, so parallel branches add lines without conflicts.
 noinst_LIBRARIES += lib/libdnsfs.a
 lib_libdnsfs_a_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
-lib_libdnsfs_a_SOURCES = \
-	lib/err.c lib/err.h \
-	lib/hash.c lib/hash.h \
-	lib/wire.h lib/tsig.h
+lib_libdnsfs_a_SOURCES = lib/err.c lib/err.h
+lib_libdnsfs_a_SOURCES += lib/hash.c lib/hash.h
+lib_libdnsfs_a_SOURCES += lib/wire.h
+lib_libdnsfs_a_SOURCES += lib/tsig.h
 lib_libdnsfs_a_SOURCES += lib/conf.c lib/conf.h
 lib_libdnsfs_a_SOURCES += lib/log.c lib/log.h
 lib_libdnsfs_a_SOURCES += lib/placement.c lib/placement.h
+lib_libdnsfs_a_SOURCES += lib/record.c lib/record.h
+lib_libdnsfs_a_SOURCES += lib/env.c lib/env.h
+lib_libdnsfs_a_SOURCES += lib/proc.c lib/proc.h
 
 # What every program linking libdnsfs needs.
 DNSFS_LIBS = lib/libdnsfs.a $(CRYPTO_LIBS) -lm
-lib_libdnsfs_a_SOURCES += \
-	lib/env.c lib/env.h \
-	lib/proc.c lib/proc.h
