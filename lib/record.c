@@ -1728,7 +1728,7 @@ int record_page_format(const struct record_page *p, char *buf, size_t buflen,
 		return rc;
 	}
 	page_put(&o, p);
-	return out_finish(&o, RECORD_TEXT_MAX, "page", e);
+	return out_finish(&o, RECORD_PAGE_TEXT_MAX, "page", e);
 }
 
 static int page_parse(struct record_page *p, const char *text, size_t len,
@@ -1738,9 +1738,9 @@ static int page_parse(struct record_page *p, const char *text, size_t len,
 	struct tok t;
 	int rc, first = 1, seen_page = 0;
 
-	if (len > RECORD_TEXT_MAX)
+	if (len > RECORD_PAGE_TEXT_MAX)
 		return err_set(e, -E2BIG, "page: %zu bytes of text (max %d)", len,
-			       RECORD_TEXT_MAX);
+			       RECORD_PAGE_TEXT_MAX);
 	while ((rc = tok_next(&cur, end, &t, e)) > 0) {
 		int k;
 
@@ -1787,10 +1787,10 @@ static int page_parse(struct record_page *p, const char *text, size_t len,
 		struct out o = { NULL, 0, 0 };
 
 		page_put(&o, p);
-		if (o.len > RECORD_TEXT_MAX)
+		if (o.len > RECORD_PAGE_TEXT_MAX)
 			return err_set(e, -E2BIG,
 				       "page: %zu bytes of text when rewritten (max %d)",
-				       o.len, RECORD_TEXT_MAX);
+				       o.len, RECORD_PAGE_TEXT_MAX);
 	}
 	return 0;
 }
@@ -1815,7 +1815,7 @@ int record_page_parse(struct record_page *out, const struct record_str *strs,
 	int rc;
 
 	record_page_init(out);
-	rc = strings_join_alloc(strs, n, RECORD_TEXT_MAX, &text, &len, e);
+	rc = strings_join_alloc(strs, n, RECORD_PAGE_TEXT_MAX, &text, &len, e);
 	if (rc < 0)
 		return rc;
 	rc = record_page_parse_text(out, text, len, e);

@@ -21,8 +21,11 @@
 #define RECORD_INLINE_MAX 512     /* inline file content (data=), decoded bytes */
 #define RECORD_TARGET_MAX 4095    /* symlink target, decoded bytes (PATH_MAX-1) */
 #define RECORD_INLINE_REFS 8      /* b= and s= tokens in an inode record */
-#define RECORD_PAGE_REFS 2        /* b= and s= tokens in a block-map page: two
-				   * worst-case 4+2 stripes (436 bytes each) */
+#define RECORD_PAGE_TEXT_MAX 16384 /* block-map page text: pages are read over
+				    * TCP (the inode, read first, fits UDP) */
+#define RECORD_PAGE_REFS 32       /* b= and s= tokens in a block-map page: 32
+				   * worst-case 4+2 stripes (436 bytes each)
+				   * plus the head stay under 16384 */
 #define RECORD_NAME_MAX 255       /* one directory entry name, decoded bytes */
 #define RECORD_REP_MAX 16         /* rep=1..16 */
 #define RECORD_EC_K_MAX 32        /* ec=k+m: k 1..32 */
