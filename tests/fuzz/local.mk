@@ -7,5 +7,13 @@ EXTRA_DIST += tests/fuzz/fuzz.sh tests/fuzz/corpus
 if FUZZ
 FUZZ_TESTS += tests/fuzz/fuzz.sh
 FUZZER_LINK = $(AM_LDFLAGS) -fsanitize=fuzzer
+
+FUZZ_TARGETS += tests/fuzz/fuzz_record
+tests_fuzz_fuzz_record_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_record_LDADD = $(DNSFS_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_conf
+tests_fuzz_fuzz_conf_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_conf_LDADD = $(DNSFS_LIBS)
 endif
 check_PROGRAMS += $(FUZZ_TARGETS)
