@@ -17,6 +17,21 @@ tests_unit_check_hash_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_hash_LDADD = $(UNIT_LDADD)
 UNIT_TESTS += tests/unit/check_hash
 
+check_PROGRAMS += tests/unit/check_wire
+tests_unit_check_wire_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_wire_LDADD = $(UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_wire
+
+check_PROGRAMS += tests/unit/check_tsig
+tests_unit_check_tsig_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_tsig_LDADD = $(UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_tsig
+
+# tsig_echo: a signed-answer DNS server for tests/integration/tsig-interop.sh
+check_PROGRAMS += tests/tsig_echo
+tests_tsig_echo_LDADD = $(DNSFS_LIBS)
+INTEGRATION_TESTS += tests/integration/tsig-interop.sh
+
 MDS_UNIT_LDADD = $(MDS_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/check_zone
