@@ -4,7 +4,8 @@ lib_libdnsfs_a_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 lib_libdnsfs_a_SOURCES = \
 	lib/err.c lib/err.h \
 	lib/hash.c lib/hash.h \
-	lib/wire.h lib/tsig.h
+	lib/wire.h lib/tsig.h \
+	lib/record.c lib/record.h
 
 # What every program linking libdnsfs needs.
 DNSFS_LIBS = lib/libdnsfs.a $(CRYPTO_LIBS) -lm
