@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "record.h"
 #include "refs.h"
 
 /* ---- the table ---------------------------------------------------------- */
@@ -275,10 +276,48 @@ static int scan_token(const char *p, const char *end,
 	return 0;
 }
 
+struct via_record {
+	int (*fn)(const struct hash *h, void *arg);
+	void *arg;
+	int found;
+};
+
+static int record_hash(const struct hash *h, void *arg)
+{
+	struct via_record *v = arg;
+
+	v->found++;
+	return v->fn(h, v->arg);
+}
+
+/* The codec's walk over a record that parses; 1 if it did (rc set). */
+static int hashes_by_record(enum refs_kind kind, const char *text, size_t n,
+			    struct via_record *v, int *rc)
+{
+	if (kind == REFS_INODE) {
+		struct record_inode ri;
+		if (record_inode_parse_text(&ri, text, n, NULL) < 0)
+			return 0;
+		*rc = record_inode_for_each_hash(&ri, record_hash, v);
+		record_inode_release(&ri);
+		return 1;
+	}
+	if (kind == REFS_MAP) {
+		struct record_page rp;
+		if (record_page_parse_text(&rp, text, n, NULL) < 0)
+			return 0;
+		*rc = record_page_for_each_hash(&rp, record_hash, v);
+		record_page_release(&rp);
+		return 1;
+	}
+	return 0;
+}
+
 int refs_hashes_in_txt(enum refs_kind kind, const uint8_t *rdata, uint16_t rdlen,
 		       int (*fn)(const struct hash *h, void *arg), void *arg)
 {
 	char small[4096], *text = small;
+	struct via_record v = { fn, arg, 0 };
 	size_t n = 0;
 	int found = 0, rc = 0;
 
@@ -293,6 +332,13 @@ int refs_hashes_in_txt(enum refs_kind kind, const uint8_t *rdata, uint16_t rdlen
 		n += l;
 		i += l;
 	}
+	if (hashes_by_record(kind, text, n, &v, &rc)) {
+		found = v.found;
+		goto out;
+	}
+	/* Not a record the codec accepts (a newer v=, a malformed one): pin
+	 * every well-formed ref token anyway. Counting too much only delays
+	 * GC; counting too little would let it delete a block still named. */
 	for (size_t i = 0; i < n && rc == 0;) {
 		while (i < n && (text[i] == ' ' || text[i] == '\t'))
 			i++;
@@ -302,6 +348,7 @@ int refs_hashes_in_txt(enum refs_kind kind, const uint8_t *rdata, uint16_t rdlen
 		if (i > s)
 			rc = scan_token(text + s, text + i, fn, arg, &found);
 	}
+out:
 	if (text != small)
 		free(text);
 	return rc != 0 ? rc : found;

@@ -39,10 +39,13 @@ enum refs_kind refs_name_kind(const struct wire_name *apex, const struct wire_na
 
 /* Call fn for every block hash one TXT RR of a ref-holding name (kind)
  * references, once per occurrence; rdata is the RR's wire rdata
- * (character-strings), read as their concatenation. Until lib/record lands
- * this scans for the tokens
+ * (character-strings), read as their concatenation. A record lib/record
+ * parses is walked by its codec; any other text (a newer v=, a malformed
+ * record) is scanned for the ref tokens
  *   b=<off>:<len>:<64hex>        a block
  *   s=<off>:<len>:<k>+<m>:<h1>,<h2>,...   a stripe's k data + m parity blocks
+ * so a record the codec refuses still pins its blocks (too many refs only
+ * delay GC; too few would let it delete data).
  * Returns the number of hashes, or fn's non-zero return value. */
 int refs_hashes_in_txt(enum refs_kind kind, const uint8_t *rdata, uint16_t rdlen,
 		       int (*fn)(const struct hash *h, void *arg), void *arg);

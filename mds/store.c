@@ -652,9 +652,12 @@ static int sync_cmd(struct store *s, redisReply **out, struct err *e, int argc,
 		 (const char *[]){ __VA_ARGS__ }, NULL)
 
 /* Run a command list: pipelined on Redis (replies checked, EXEC's included),
- * or on the imitation. */
-static int run_sync(struct store *s, const struct cmdbuf *b, struct err *e)
+ * or on the imitation. wrap: inside one MULTI/EXEC, so a bulk write costs
+ * Redis one AOF write and fsync rather than one per read of its socket. */
+static int run_sync(struct store *s, const struct cmdbuf *b, int wrap, struct err *e)
 {
+	static const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
+	static const size_t l5[] = { 5 }, l4[] = { 4 };
 	size_t off = 0, sent = 0;
 	int argc, rc = 0;
 
@@ -671,6 +674,10 @@ static int run_sync(struct store *s, const struct cmdbuf *b, struct err *e)
 	if ((rc = SYNC(s, &ping, e, "PING")) < 0)   /* a fresh link: writes are not retried */
 		return rc;
 	freeReplyObject(ping);
+	if (wrap) {
+		redisAppendCommandArgv(s->sync, 1, multi, l5);
+		sent++;
+	}
 	while ((argc = cb_next(b, &off, &s->argv)) > 0) {
 		if (redisAppendCommandArgv(s->sync, argc, s->argv.v, s->argv.l) != REDIS_OK)
 			return err_set(e, -ENOMEM, "redis: cannot queue a command");
@@ -678,6 +685,10 @@ static int run_sync(struct store *s, const struct cmdbuf *b, struct err *e)
 	}
 	if (argc < 0)
 		return err_set(e, argc, "store: out of memory");
+	if (wrap) {
+		redisAppendCommandArgv(s->sync, 1, exec, l4);
+		sent++;
+	}
 	for (size_t i = 0; i < sent; i++) {
 		redisReply *r = NULL;
 		if (redisGetReply(s->sync, (void **)&r) != REDIS_OK || r == NULL) {
@@ -1146,6 +1157,24 @@ fail:
 	return rc;
 }
 
+/* Refuse a Redis that would acknowledge commits before they are on disk. If
+ * CONFIG is not available (renamed, managed Redis) there is no telling. */
+static int check_durable(struct store *s, struct err *e)
+{
+	redisReply *r;
+	int rc = SYNC(s, &r, e, "CONFIG", "GET", "appendonly");
+
+	if (rc < 0)
+		return 0;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[1]->type == REDIS_REPLY_STRING && strcmp(r->element[1]->str, "no") == 0)
+		rc = err_set(e, -EINVAL, "store: redis %s runs with appendonly no: commits would be "
+			     "acknowledged before they are durable (set appendonly yes and an "
+			     "appendfsync policy)", s->target);
+	freeReplyObject(r);
+	return rc;
+}
+
 /* Refuse a store written by a newer schema. *have: the meta key exists. */
 static int check_schema(struct store *s, int *have, struct err *e)
 {
@@ -1346,7 +1375,7 @@ static void create_pair_begin(struct create_ctx *c)
 	if (c->pairs == PAIRS_PER_CMD) {
 		c->pairs = 0;
 		if (c->b.len >= SYNC_FLUSH_BYTES) {
-			if ((c->rc = run_sync(c->s, &c->b, c->e)) < 0)
+			if ((c->rc = run_sync(c->s, &c->b, 1, c->e)) < 0)
 				return;
 			cb_reset(&c->b);
 		}
@@ -1423,8 +1452,9 @@ int store_create_zone(struct store *s, const struct zone *z, const struct refs *
 	c.key = rf_new;
 	if (c.rc == 0 && refs != NULL)
 		refs_foreach(refs, create_ref, &c);
-	if ((rc = c.rc) < 0)
+	if ((rc = c.rc) < 0 || (rc = run_sync(s, &c.b, 1, e)) < 0)
 		goto out;
+	cb_reset(&c.b);
 	/* Publish everything at once. */
 	cb_begin(&c.b);
 	cb_str(&c.b, "MULTI");
@@ -1465,7 +1495,7 @@ int store_create_zone(struct store *s, const struct zone *z, const struct refs *
 	cb_str(&c.b, z->origin);
 	cb_begin(&c.b);
 	cb_str(&c.b, "EXEC");
-	rc = run_sync(s, &c.b, e);
+	rc = run_sync(s, &c.b, 0, e);
 out:
 	if (rc < 0)
 		err_prefix(e, "store: creating %s: ", z->origin);
@@ -1527,14 +1557,17 @@ static int build_commit(struct store *s, const struct store_batch *bt, struct cm
 		zone_key(key, z->origin, "serial");
 		cb_str(b, key);
 		cb_fmt(b, "%u", bt->serial_to);
-		if ((rc = journal_encode(bt->serial_from, bt->serial_to, bt->changes,
-					 bt->nchanges, &blob, &blen, NULL)) < 0)
+		if (bt->journal == NULL && (rc = journal_encode(bt->serial_from, bt->serial_to,
+					bt->changes, bt->nchanges, &blob, &blen, NULL)) < 0)
 			return rc;
 		zone_key(key, z->origin, "journal");
 		cb_begin(b);
 		cb_str(b, "RPUSH");
 		cb_str(b, key);
-		cb_arg(b, blob, blen);
+		if (bt->journal != NULL)
+			cb_arg(b, bt->journal, bt->journal_len);
+		else
+			cb_arg(b, blob, blen);
 		free(blob);
 		cb_begin(b);
 		cb_str(b, "LTRIM");
@@ -2043,6 +2076,8 @@ struct store *store_new(const struct store_options *o, struct err *e)
 	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
 		signal(SIGPIPE, SIG_IGN);
 	if (check_schema(s, &have, e) < 0)
+		goto fail;
+	if (!o->allow_volatile && check_durable(s, e) < 0)
 		goto fail;
 	if (async_open(s) < 0) {
 		err_set(e, -ECONNREFUSED, "store: redis: %s", s->errmsg);

@@ -52,6 +52,9 @@ struct store_options {
 	unsigned journal_max;           /* diffs kept per zone for IXFR (default 10000) */
 	unsigned timeout_ms;            /* a commit's reply must come within (default 10000) */
 	unsigned max_reconnect;         /* attempts to re-open a dropped idle link (default 5) */
+	int allow_volatile;             /* accept a Redis with appendonly no (tests only):
+					 * otherwise store_new refuses it, as commits would
+					 * be acknowledged before they are durable */
 };
 
 /* A block reference count that changed in a commit. */
@@ -68,6 +71,9 @@ struct store_batch {
 	size_t nchanges;
 	const struct store_ref *refs;       /* counts that changed */
 	size_t nrefs;
+	const uint8_t *journal;             /* this batch's diff (journal_encode), or
+					     * NULL: the store encodes it */
+	size_t journal_len;
 };
 
 typedef void (*store_done_fn)(void *arg, int rc, const char *msg);
