@@ -4,7 +4,8 @@ lib_libdnsfs_a_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 lib_libdnsfs_a_SOURCES = \
 	lib/err.c lib/err.h \
 	lib/hash.c lib/hash.h \
-	lib/wire.h lib/tsig.h \
+	lib/wire.c lib/wire.h \
+	lib/tsig.c lib/tsig.h \
 	lib/record.c lib/record.h
 
 # What every program linking libdnsfs needs.

@@ -7,5 +7,13 @@ EXTRA_DIST += tests/fuzz/fuzz.sh tests/fuzz/corpus
 if FUZZ
 FUZZ_TESTS += tests/fuzz/fuzz.sh
 FUZZER_LINK = $(AM_LDFLAGS) -fsanitize=fuzzer
+FUZZ_TARGETS += tests/fuzz/fuzz_wire
+tests_fuzz_fuzz_wire_SOURCES = tests/fuzz/fuzz_wire.c
+tests_fuzz_fuzz_wire_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_wire_LDADD = $(DNSFS_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_tsig
+tests_fuzz_fuzz_tsig_SOURCES = tests/fuzz/fuzz_tsig.c
+tests_fuzz_fuzz_tsig_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_tsig_LDADD = $(DNSFS_LIBS)
 endif
 check_PROGRAMS += $(FUZZ_TARGETS)
