@@ -37,6 +37,20 @@ check_PROGRAMS += tests/tsig_echo
 tests_tsig_echo_LDADD = $(DNSFS_LIBS)
 INTEGRATION_TESTS += tests/integration/tsig-interop.sh
 
+MDS_UNIT_LDADD = $(MDS_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_zone
+tests_unit_check_zone_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds
+tests_unit_check_zone_LDADD = $(MDS_UNIT_LDADD)
+# allocation failures are injected by wrapping malloc in the test binary
+tests_unit_check_zone_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc,--wrap=realloc,--wrap=calloc
+UNIT_TESTS += tests/unit/check_zone
+
+check_PROGRAMS += tests/unit/check_update
+tests_unit_check_update_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds
+tests_unit_check_update_LDADD = $(MDS_UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_update
+
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
@@ -49,3 +63,4 @@ check-unit:
 check-sanitize:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(UNIT_TESTS) $(FUZZ_TESTS)'
 .PHONY: check-unit check-sanitize
+EXTRA_DIST += zones/example.zone
