@@ -6,3 +6,4 @@ mds_libmds_a_SOURCES =
 MDS_LIBS = mds/libmds.a $(DNSFS_LIBS) $(LDNS_LIBS) $(LIBEVENT_LIBS) $(HIREDIS_LIBS) $(CRYPTO_LIBS)
 mds_libmds_a_SOURCES += mds/zone.h mds/store.h mds/update.h
 mds_libmds_a_SOURCES += mds/zone.c mds/update.c mds/zonefile.c mds/zonefile.h
+mds_libmds_a_SOURCES += mds/store.c mds/journal.c mds/journal.h mds/refs.c mds/refs.h
