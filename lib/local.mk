@@ -12,6 +12,11 @@ lib_libdnsfs_a_SOURCES += lib/placement.c lib/placement.h
 lib_libdnsfs_a_SOURCES += lib/record.c lib/record.h
 lib_libdnsfs_a_SOURCES += lib/env.c lib/env.h
 lib_libdnsfs_a_SOURCES += lib/proc.c lib/proc.h
+lib_libdnsfs_a_SOURCES += lib/metrics.c lib/metrics_host.c lib/metrics.h
+lib_libdnsfs_a_SOURCES += lib/httpd.c lib/httpd.h
 
 # What every program linking libdnsfs needs.
 DNSFS_LIBS = lib/libdnsfs.a $(CRYPTO_LIBS) -lm
+# lib/httpd is the one user of libevent in lib/.
+lib_libdnsfs_a_CFLAGS += $(LIBEVENT_CFLAGS)
+DNSFS_LIBS += $(LIBEVENT_LIBS)

@@ -80,6 +80,25 @@ tests_unit_check_update_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds
 tests_unit_check_update_LDADD = $(MDS_UNIT_LDADD)
 UNIT_TESTS += tests/unit/check_update
 
+check_PROGRAMS += tests/unit/check_metrics
+tests_unit_check_metrics_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_metrics_LDADD = $(UNIT_LDADD)
+# malloc, calloc and realloc are wrapped to count and to fail on demand
+tests_unit_check_metrics_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+UNIT_TESTS += tests/unit/check_metrics
+
+check_PROGRAMS += tests/unit/check_httpd
+tests_unit_check_httpd_CFLAGS = $(UNIT_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_unit_check_httpd_LDADD = $(UNIT_LDADD) -lpthread
+UNIT_TESTS += tests/unit/check_httpd
+
+# httpd_demo: a metrics endpoint for tests/integration/httpd.sh
+check_PROGRAMS += tests/httpd_demo
+tests_httpd_demo_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_httpd_demo_LDADD = $(DNSFS_LIBS)
+INTEGRATION_TESTS += tests/integration/httpd.sh
+EXTRA_DIST += tests/promtext-check.awk
+
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
