@@ -8,3 +8,6 @@ lib_libdnsfs_a_SOURCES = \
 
 # What every program linking libdnsfs needs.
 DNSFS_LIBS = lib/libdnsfs.a $(CRYPTO_LIBS) -lm
+lib_libdnsfs_a_SOURCES += \
+	lib/env.c lib/env.h \
+	lib/proc.c lib/proc.h

@@ -17,6 +17,20 @@ tests_unit_check_hash_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_hash_LDADD = $(UNIT_LDADD)
 UNIT_TESTS += tests/unit/check_hash
 
+check_PROGRAMS += tests/unit/check_env
+tests_unit_check_env_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_env_LDADD = $(UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_env
+
+check_PROGRAMS += tests/unit/check_proc
+tests_unit_check_proc_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_proc_LDADD = $(UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_proc
+
+# Integration tests: real programs on loopback in a temp dir (tests/lib.sh).
+INTEGRATION_TESTS += tests/integration/cluster.sh
+INTEGRATION_TESTS += tests/integration/configure-deps.sh
+
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 

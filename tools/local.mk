@@ -1,1 +1,7 @@
 # dnsfsctl: the admin tool.
+bin_PROGRAMS += tools/dnsfsctl
+tools_dnsfsctl_SOURCES = \
+	tools/dnsfsctl.c \
+	tools/cluster.c tools/cluster.h
+tools_dnsfsctl_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+tools_dnsfsctl_LDADD = $(DNSFS_LIBS)

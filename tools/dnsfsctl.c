@@ -1,0 +1,64 @@
+/* dnsfsctl: the admin tool. This file is only the dispatcher: each
+ * subcommand lives in its own module behind one `<name>_cmd` function, and
+ * a new one is a new row in the table below. */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "cluster.h"
+#include "err.h"
+
+/* A subcommand gets argv starting at its own name and returns an exit status
+ * (0 ok, 2 usage, or its own like status's 3), or a negative errno with the
+ * reason in e, which main prints as "dnsfsctl: <reason>" before exiting 1. */
+struct command {
+	const char *name;       /* the word after dnsfsctl */
+	int (*run)(int argc, char **argv, struct err *e);
+	const char *summary;    /* one line for `dnsfsctl --help` */
+};
+
+static const struct command commands[] = {
+	{ "cluster", cluster_cmd, "run a whole cluster on this host (up, status, down)" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: dnsfsctl [--help | --version] COMMAND [ARGS...]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n`dnsfsctl COMMAND --help` describes one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct err e = { 0 };
+	int r;
+
+	/* Progress lines stay in order with errors on stderr. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("dnsfsctl (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		r = commands[i].run(argc - 1, argv + 1, &e);
+		if (r >= 0)
+			return r;
+		fprintf(stderr, "dnsfsctl: %s\n", e.msg[0] != '\0' ? e.msg : strerror(-r));
+		return 1;
+	}
+	fprintf(stderr, "dnsfsctl: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
