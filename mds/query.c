@@ -10,6 +10,7 @@
 #include "log.h"
 #include "placement.h"
 #include "query.h"
+#include "refs.h"
 #include "store.h"
 
 /* What the query path derives from one zone and keeps up to date. */
@@ -19,6 +20,7 @@ struct query_zinfo {
 	struct wire_name srv_name;      /* _blockd._tcp.<apex>; len 0 if too long */
 	struct zone_rrset *srv;         /* SRV set `place` was built from (ref held) */
 	struct placement *place;        /* its nodes; NULL when there is no SRV set */
+	struct refs *refs;              /* block reference counts of the zone's records */
 };
 
 enum { CH_VERSION_BIND, CH_VERSION_SERVER, CH_ID_SERVER, CH_HOSTNAME_BIND, CH_N };
@@ -53,7 +55,7 @@ static void query_count_cuts(const struct wire_name *name, const struct zone_rrs
 		zi->ncuts++;
 }
 
-static void query_zinfo_init(struct query_zinfo *zi, struct zone *z)
+static int query_zinfo_init(struct query_zinfo *zi, struct zone *z, struct err *e)
 {
 	memset(zi, 0, sizeof(*zi));
 	zi->z = z;
@@ -62,12 +64,14 @@ static void query_zinfo_init(struct query_zinfo *zi, struct zone *z)
 	if (wire_name_prepend(&zi->srv_name, "_tcp", 4) < 0 ||
 	    wire_name_prepend(&zi->srv_name, "_blockd", 7) < 0)
 		zi->srv_name.len = 0;
+	return refs_rebuild(&zi->refs, z, e);
 }
 
 static void query_zinfo_release(struct query_zinfo *zi)
 {
 	placement_free(zi->place);
 	zone_rrset_unref(zi->srv);
+	refs_free(zi->refs);
 	memset(zi, 0, sizeof(*zi));
 }
 
@@ -83,27 +87,34 @@ int query_ctx_zones_changed(struct query_ctx *c, struct err *e)
 {
 	const struct zoneset *zs = c->o.zones;
 	struct query_zinfo *nzi = calloc(zs->n ? zs->n : 1, sizeof(*nzi));
+	size_t i;
 
 	if (nzi == NULL)
 		return err_set(e, -ENOMEM, "query: out of memory");
-	for (size_t i = 0; i < zs->n; i++) {
+	/* New zones first, so that a failure leaves the old table as it was. */
+	for (i = 0; i < zs->n; i++)
+		if (query_zinfo_find(c, zs->zones[i]) == NULL &&
+		    query_zinfo_init(&nzi[i], zs->zones[i], e) < 0)
+			goto fail;
+	for (i = 0; i < zs->n; i++) {
 		struct query_zinfo *old = query_zinfo_find(c, zs->zones[i]);
 
 		if (old != NULL) {
 			nzi[i] = *old;
-			old->z = NULL;          /* moved */
-			old->srv = NULL;
-			old->place = NULL;
-		} else {
-			query_zinfo_init(&nzi[i], zs->zones[i]);
+			memset(old, 0, sizeof(*old));   /* moved */
 		}
 	}
-	for (size_t i = 0; i < c->nzi; i++)
+	for (i = 0; i < c->nzi; i++)
 		query_zinfo_release(&c->zi[i]);
 	free(c->zi);
 	c->zi = nzi;
 	c->nzi = zs->n;
 	return 0;
+fail:
+	for (i = 0; i < zs->n; i++)
+		query_zinfo_release(&nzi[i]);
+	free(nzi);
+	return e->code;
 }
 
 struct query_ctx *query_ctx_new(const struct query_options *o, struct err *e)
@@ -172,6 +183,13 @@ const struct query_stats *query_ctx_stats(const struct query_ctx *c)
 size_t query_ctx_pending(const struct query_ctx *c)
 {
 	return c->npending;
+}
+
+struct refs *query_ctx_refs(struct query_ctx *c, const struct zone *z)
+{
+	struct query_zinfo *zi = query_zinfo_find(c, z);
+
+	return zi != NULL ? zi->refs : NULL;
 }
 
 static time_t query_now(const struct query_ctx *c)
@@ -782,8 +800,9 @@ static uint32_t query_set_serial(const struct zone_rrset *soa, uint32_t dflt)
 }
 
 /* Undo a deferred update in memory, as far as later updates did not change
- * the same rrsets again (those are undone first, newest first). */
-static void query_revert(struct query *q)
+ * the same rrsets again (those are undone first, newest first). counted: the
+ * update's delegations and block refs were counted and are uncounted too. */
+static void query_revert(struct query *q, int counted)
 {
 	struct zone *z = q->uzone;
 	struct query_zinfo *zi = query_zinfo_find(q->ctx, z);
@@ -800,8 +819,17 @@ static void query_revert(struct query *q)
 	}
 	if (rc == 0)
 		rc = zone_txn_commit(&t);
-	if (rc == 0 && zi != NULL)
+	if (rc == 0 && zi != NULL && counted) {
+		struct store_ref *refs = NULL;
+		size_t nrefs = 0;
+		struct err e = {0};
+
 		query_cuts_apply(zi, t.changes, t.n);
+		if (refs_apply(zi->refs, z, t.changes, t.n, &refs, &nrefs, &e) < 0)
+			log_err("query: block reference counts of %s are off after undoing "
+				"an update: %s", z->origin, e.msg);
+		free(refs);
+	}
 	if (rc < 0)
 		log_err("query: cannot undo a failed update of %s in memory (%s); "
 			"restart the mds to reload it from the store", z->origin, strerror(-rc));
@@ -832,7 +860,7 @@ static void query_commit_done(void *arg, int rc, const char *msg)
 		 * and the store fails them too: undo them all, newest first. */
 		for (p = c->pend_tail; p != NULL; p = p->pend_prev) {
 			if (p->uzone == q->uzone && !p->reverted) {
-				query_revert(p);
+				query_revert(p, 1);
 				p->reverted = 1;
 			}
 			if (p == q)
@@ -896,6 +924,8 @@ static enum query_result query_update(struct query *q, const uint8_t *msg, size_
 	struct query_ctx *c = q->ctx;
 	struct store_batch b;
 	struct zone_change *soa = NULL;
+	struct store_ref *refs = NULL;
+	struct query_zinfo *zi;
 	struct err e = {0};
 	struct zone *z = NULL;
 	int rc;
@@ -918,16 +948,27 @@ static enum query_result query_update(struct query *q, const uint8_t *msg, size_
 	}
 	q->uzone = z;
 	q->txn_live = 1;
+	zi = query_zinfo_find(c, z);
+	memset(&b, 0, sizeof(b));
+	if (zi == NULL ||
+	    refs_apply(zi->refs, z, q->txn.changes, q->txn.n, &refs, &b.nrefs, &e) < 0) {
+		log_err("update of %s: block reference counts: %s", z->origin,
+			zi != NULL ? e.msg : "zone unknown to the query path");
+		query_revert(q, 0);
+		zone_txn_release(&q->txn);
+		q->txn_live = 0;
+		return query_reply(q, WIRE_RC_SERVFAIL);
+	}
 	for (size_t i = 0; i < q->txn.n; i++)
 		if (q->txn.changes[i].type == WIRE_T_SOA)
 			soa = &q->txn.changes[i];
-	memset(&b, 0, sizeof(b));
 	b.z = z;
+	b.refs = refs;
 	b.serial_to = z->serial;
 	b.serial_from = soa != NULL ? query_set_serial(soa->old_set, z->serial) : z->serial;
 	b.changes = q->txn.changes;
 	b.nchanges = q->txn.n;
-	query_cuts_apply(query_zinfo_find(c, z), q->txn.changes, q->txn.n);
+	query_cuts_apply(zi, q->txn.changes, q->txn.n);
 	/* Pending before the call: a store may answer from inside it. */
 	q->pend_prev = c->pend_tail;
 	q->pend_next = NULL;
@@ -941,6 +982,7 @@ static enum query_result query_update(struct query *q, const uint8_t *msg, size_
 	if ((rc = store_commit(c->o.store, &b, query_commit_done, q)) < 0)
 		query_commit_done(q, rc, "the store did not take the commit");
 	q->entered = 0;
+	free(refs);                     /* the store copied the batch */
 	if (q->done_early)
 		return q->resp_len > 0 ? QUERY_RESPOND : QUERY_DROP;
 	return QUERY_DEFERRED;

@@ -19,6 +19,7 @@
 #include "zone.h"
 
 struct store;
+struct refs;
 struct query_ctx;
 
 enum query_transport { QUERY_UDP, QUERY_TCP };
@@ -70,6 +71,9 @@ int query_ctx_zones_changed(struct query_ctx *c, struct err *e);
 const struct query_stats *query_ctx_stats(const struct query_ctx *c);
 /* Deferred updates still waiting for their store commit. */
 size_t query_ctx_pending(const struct query_ctx *c);
+/* The block reference counts of zone z, kept by the update path (rebuilt
+ * from the records when the zone was added); NULL if z is not served. */
+struct refs *query_ctx_refs(struct query_ctx *c, const struct zone *z);
 
 /* ---- one request --------------------------------------------------------- */
 
