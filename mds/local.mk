@@ -5,3 +5,4 @@ mds_libmds_a_CFLAGS = $(AM_CFLAGS) $(LDNS_CFLAGS) $(LIBEVENT_CFLAGS) $(HIREDIS_C
 mds_libmds_a_SOURCES =
 MDS_LIBS = mds/libmds.a $(DNSFS_LIBS) $(LDNS_LIBS) $(LIBEVENT_LIBS) $(HIREDIS_LIBS) $(CRYPTO_LIBS)
 mds_libmds_a_SOURCES += mds/zone.h mds/store.h mds/update.h
+mds_libmds_a_SOURCES += mds/zone.c mds/update.c mds/zonefile.c mds/zonefile.h

@@ -31,6 +31,18 @@ UNIT_TESTS += tests/unit/check_proc
 INTEGRATION_TESTS += tests/integration/cluster.sh
 INTEGRATION_TESTS += tests/integration/configure-deps.sh
 
+MDS_UNIT_LDADD = $(MDS_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_zone
+tests_unit_check_zone_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds
+tests_unit_check_zone_LDADD = $(MDS_UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_zone
+
+check_PROGRAMS += tests/unit/check_update
+tests_unit_check_update_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds
+tests_unit_check_update_LDADD = $(MDS_UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_update
+
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
@@ -43,3 +55,4 @@ check-unit:
 check-sanitize:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(UNIT_TESTS) $(FUZZ_TESTS)'
 .PHONY: check-unit check-sanitize
+EXTRA_DIST += zones/example.zone
