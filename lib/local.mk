@@ -5,6 +5,9 @@ lib_libdnsfs_a_SOURCES = \
 	lib/err.c lib/err.h \
 	lib/hash.c lib/hash.h \
 	lib/wire.h lib/tsig.h
+lib_libdnsfs_a_SOURCES += lib/conf.c lib/conf.h
+lib_libdnsfs_a_SOURCES += lib/log.c lib/log.h
+lib_libdnsfs_a_SOURCES += lib/placement.c lib/placement.h
 
 # What every program linking libdnsfs needs.
 DNSFS_LIBS = lib/libdnsfs.a $(CRYPTO_LIBS) -lm

@@ -43,6 +43,21 @@ tests_unit_check_update_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds
 tests_unit_check_update_LDADD = $(MDS_UNIT_LDADD)
 UNIT_TESTS += tests/unit/check_update
 
+check_PROGRAMS += tests/unit/check_placement
+tests_unit_check_placement_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_placement_LDADD = $(UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_placement
+
+check_PROGRAMS += tests/unit/check_log
+tests_unit_check_log_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_log_LDADD = $(UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_log
+
+check_PROGRAMS += tests/unit/check_conf
+tests_unit_check_conf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_conf_LDADD = $(UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_conf
+
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
