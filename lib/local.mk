@@ -8,6 +8,7 @@ lib_libdnsfs_a_SOURCES = \
 lib_libdnsfs_a_SOURCES += lib/conf.c lib/conf.h
 lib_libdnsfs_a_SOURCES += lib/log.c lib/log.h
 lib_libdnsfs_a_SOURCES += lib/placement.c lib/placement.h
+lib_libdnsfs_a_SOURCES += lib/record.c lib/record.h
 
 # What every program linking libdnsfs needs.
 DNSFS_LIBS = lib/libdnsfs.a $(CRYPTO_LIBS) -lm

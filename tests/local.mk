@@ -58,6 +58,11 @@ tests_unit_check_conf_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_conf_LDADD = $(UNIT_LDADD)
 UNIT_TESTS += tests/unit/check_conf
 
+check_PROGRAMS += tests/unit/check_record
+tests_unit_check_record_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_record_LDADD = $(UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_record
+
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
