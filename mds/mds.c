@@ -145,8 +145,11 @@ static int mds_zone(struct mds *m, const char *name, const char *file, struct er
 			     "given for it", name);
 		goto fail;
 	}
-	if ((rc = zonefile_load(&z, file, &apex, e)) < 0 ||
-	    (rc = store_create_zone(m->store, z, e)) < 0)
+	if ((z = zonefile_load(file, name, e)) == NULL) {
+		rc = e->code;
+		goto fail;
+	}
+	if ((rc = store_create_zone(m->store, z, e)) < 0)
 		goto fail;
 	if ((rc = zoneset_add(&m->zones, z)) < 0) {
 		err_set(e, rc, "out of memory");

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "placement.h"
 #include "query.h"
+#include "record.h"
 #include "refs.h"
 #include "store.h"
 
@@ -374,24 +375,23 @@ static enum query_result query_reply(struct query *q, int rcode)
 	return query_finish(q);
 }
 
-/* TXT rdata for text (split into 255-byte character-strings) in the arena. */
+/* TXT rdata for logical text (docs/SCHEMA.md: strings concatenated), cut
+ * into character-strings by the record codec, in the arena. */
 static uint8_t *query_txt(struct query *q, const char *text, size_t n, uint16_t *rdlen)
 {
-	size_t len = n + (n + 254) / 255 + (n == 0);
-	uint8_t *rd, *p;
+	size_t max = RECORD_STRS_FOR(n), len = 0;
+	struct record_str *strs = query_alloc(q, max * sizeof(*strs));
+	uint8_t *rd;
+	int k;
 
-	if (len > UINT16_MAX || (rd = query_alloc(q, len)) == NULL)
+	if (strs == NULL || (k = record_text_to_strings(text, n, strs, max, NULL)) < 0 ||
+	    n + (size_t)k > UINT16_MAX || (rd = query_alloc(q, n + (size_t)k)) == NULL)
 		return NULL;
-	p = rd;
-	do {
-		size_t k = n < 255 ? n : 255;
-
-		*p++ = (uint8_t)k;
-		memcpy(p, text, k);
-		p += k;
-		text += k;
-		n -= k;
-	} while (n > 0);
+	for (int i = 0; i < k; i++) {
+		rd[len++] = (uint8_t)strs[i].len;
+		memcpy(rd + len, strs[i].p, strs[i].len);
+		len += strs[i].len;
+	}
 	*rdlen = (uint16_t)len;
 	return rd;
 }
