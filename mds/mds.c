@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "conf.h"
+#include "journal.h"
 #include "log.h"
 #include "mds.h"
 #include "proc.h"
@@ -45,6 +46,7 @@ struct mds {
 	struct event *drain;            /* shutdown: waits for pending commits */
 	int64_t deadline_ms;            /* shutdown gives up then */
 	uint64_t shutdown_ms;
+	unsigned journal_max;           /* diffs kept per zone, in Redis and in memory */
 	char *pidfile;                  /* written by us; removed at free */
 	int stopping;
 	int failed;                     /* the loop could not be run */
@@ -129,6 +131,7 @@ static int mds_zone(struct mds *m, const char *name, const char *file, struct er
 {
 	struct wire_name apex;
 	struct zone *z = NULL;
+	struct refs *refs = NULL;
 	int rc;
 
 	if ((rc = wire_name_from_text(&apex, name, e)) < 0)
@@ -149,8 +152,11 @@ static int mds_zone(struct mds *m, const char *name, const char *file, struct er
 		rc = e->code;
 		goto fail;
 	}
-	if ((rc = store_create_zone(m->store, z, e)) < 0)
+	if ((rc = refs_rebuild(&refs, z, e)) < 0 ||
+	    (rc = store_create_zone(m->store, z, refs, e)) < 0)
 		goto fail;
+	refs_free(refs);
+	refs = NULL;
 	if ((rc = zoneset_add(&m->zones, z)) < 0) {
 		err_set(e, rc, "out of memory");
 		goto fail;
@@ -159,6 +165,7 @@ static int mds_zone(struct mds *m, const char *name, const char *file, struct er
 		   z->origin, file, z->serial, (unsigned long long)z->nrecords);
 	return 0;
 fail:
+	refs_free(refs);
 	zone_free(z);
 	err_prefix(e, "zone %s: ", name);
 	return rc;
@@ -227,6 +234,31 @@ static void mds_check_refs(struct mds *m)
 				"do not run GC before `dnsfsctl fsck` has repaired them",
 				z->origin, rc);
 	}
+}
+
+static int mds_journal_blob(const uint8_t *blob, size_t len, void *arg)
+{
+	struct err e = {0};
+
+	if (journal_add(arg, blob, len, &e) < 0)
+		log_warn("journal: an entry in the store is unusable, skipped: %s", e.msg);
+	return 0;
+}
+
+/* The IXFR rings start with what the store kept. */
+static int mds_load_journals(struct mds *m, struct err *e)
+{
+	for (size_t i = 0; i < m->zones.n; i++) {
+		const struct zone *z = m->zones.zones[i];
+		int rc = store_load_journal(m->store, z, mds_journal_blob,
+					    query_ctx_journal(m->qctx, z), e);
+
+		if (rc < 0) {
+			err_prefix(e, "zone %s: journal: ", z->origin);
+			return rc;
+		}
+	}
+	return 0;
 }
 
 /* ======================================================================
@@ -349,6 +381,7 @@ static int mds_query_ctx(struct mds *m, struct err *e)
 	qo.limits.max_rrset_rrs = (uint32_t)rrs;
 	qo.limits.max_rrset_bytes = (uint32_t)bytes;
 	qo.limits.max_changes = (uint32_t)changes;
+	qo.journal_max = m->journal_max;
 	m->qctx = query_ctx_new(&qo, e);
 	return m->qctx != NULL ? 0 : e->code;
 }
@@ -426,7 +459,7 @@ struct mds *mds_new(const struct mds_options *o, struct err *e)
 		goto fail;
 	}
 	sto.base = m->base;
-	sto.journal_max = (unsigned)jmax;
+	sto.journal_max = m->journal_max = (unsigned)jmax;
 	if ((m->store = store_new(&sto, e)) == NULL)
 		goto fail;
 	if (store_is_memory(m->store))
@@ -435,6 +468,8 @@ struct mds *mds_new(const struct mds_options *o, struct err *e)
 	    mds_query_ctx(m, e) < 0)
 		goto fail;
 	mds_check_refs(m);
+	if (mds_load_journals(m, e) < 0)
+		goto fail;
 	if (mds_server(m, e) < 0 || mds_signals(m, e) < 0)
 		goto fail;
 	pidfile = mds_str(m, o->pidfile, "pidfile", NULL);

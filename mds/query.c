@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "hash.h"
+#include "journal.h"
 #include "log.h"
 #include "placement.h"
 #include "query.h"
@@ -22,6 +23,7 @@ struct query_zinfo {
 	struct zone_rrset *srv;         /* SRV set `place` was built from (ref held) */
 	struct placement *place;        /* its nodes; NULL when there is no SRV set */
 	struct refs *refs;              /* block reference counts of the zone's records */
+	struct journal *journal;        /* recent durable diffs, for IXFR */
 };
 
 enum { CH_VERSION_BIND, CH_VERSION_SERVER, CH_ID_SERVER, CH_HOSTNAME_BIND, CH_N };
@@ -56,10 +58,13 @@ static void query_count_cuts(const struct wire_name *name, const struct zone_rrs
 		zi->ncuts++;
 }
 
-static int query_zinfo_init(struct query_zinfo *zi, struct zone *z, struct err *e)
+static int query_zinfo_init(struct query_zinfo *zi, struct zone *z, unsigned journal_max,
+			    struct err *e)
 {
 	memset(zi, 0, sizeof(*zi));
 	zi->z = z;
+	if ((zi->journal = journal_new(journal_max, 0)) == NULL)
+		return err_set(e, -ENOMEM, "query: out of memory");
 	zone_foreach(z, query_count_cuts, zi);
 	zi->srv_name = z->apex;
 	if (wire_name_prepend(&zi->srv_name, "_tcp", 4) < 0 ||
@@ -73,6 +78,7 @@ static void query_zinfo_release(struct query_zinfo *zi)
 	placement_free(zi->place);
 	zone_rrset_unref(zi->srv);
 	refs_free(zi->refs);
+	journal_free(zi->journal);
 	memset(zi, 0, sizeof(*zi));
 }
 
@@ -95,7 +101,7 @@ int query_ctx_zones_changed(struct query_ctx *c, struct err *e)
 	/* New zones first, so that a failure leaves the old table as it was. */
 	for (i = 0; i < zs->n; i++)
 		if (query_zinfo_find(c, zs->zones[i]) == NULL &&
-		    query_zinfo_init(&nzi[i], zs->zones[i], e) < 0)
+		    query_zinfo_init(&nzi[i], zs->zones[i], c->o.journal_max, e) < 0)
 			goto fail;
 	for (i = 0; i < zs->n; i++) {
 		struct query_zinfo *old = query_zinfo_find(c, zs->zones[i]);
@@ -141,6 +147,8 @@ struct query_ctx *query_ctx_new(const struct query_options *o, struct err *e)
 	c->o.identity = c->identity;
 	if (c->o.place_replicas == 0)
 		c->o.place_replicas = 3;
+	if (c->o.journal_max == 0)
+		c->o.journal_max = 10000;
 	if (c->o.limits.max_rrset_rrs == 0 && c->o.limits.max_rrset_bytes == 0 &&
 	    c->o.limits.max_changes == 0)
 		update_limits_default(&c->o.limits);
@@ -191,6 +199,13 @@ struct refs *query_ctx_refs(struct query_ctx *c, const struct zone *z)
 	struct query_zinfo *zi = query_zinfo_find(c, z);
 
 	return zi != NULL ? zi->refs : NULL;
+}
+
+struct journal *query_ctx_journal(struct query_ctx *c, const struct zone *z)
+{
+	struct query_zinfo *zi = query_zinfo_find(c, z);
+
+	return zi != NULL ? zi->journal : NULL;
 }
 
 static time_t query_now(const struct query_ctx *c)
@@ -850,6 +865,23 @@ static void query_pending_unlink(struct query_ctx *c, struct query *q)
 	c->npending--;
 }
 
+/* A durable update joins the zone's journal ring (the store keeps its own
+ * copy in Redis; the ring serves IXFR without a round-trip). */
+static void query_journal_add(struct query *q)
+{
+	struct query_zinfo *zi = query_zinfo_find(q->ctx, q->uzone);
+	uint8_t *blob = NULL;
+	size_t len;
+	struct err e = {0};
+
+	if (zi == NULL ||
+	    journal_encode(q->serial_from, q->serial_to, q->txn.changes, q->txn.n, &blob, &len,
+			   &e) < 0 ||
+	    journal_add(zi->journal, blob, len, &e) < 0)
+		log_warn("update of %s: not in the IXFR journal: %s", q->uzone->origin, e.msg);
+	free(blob);
+}
+
 static void query_commit_done(void *arg, int rc, const char *msg)
 {
 	struct query *q = arg, *p;
@@ -875,6 +907,8 @@ static void query_commit_done(void *arg, int rc, const char *msg)
 			"earlier commit failed; restart the mds to reload the zone",
 			q->uzone->origin, q->hdr.id);
 	}
+	if (rc == 0 && !q->reverted)
+		query_journal_add(q);
 	query_pending_unlink(c, q);
 	zone_txn_release(&q->txn);
 	q->txn_live = 0;
@@ -964,8 +998,9 @@ static enum query_result query_update(struct query *q, const uint8_t *msg, size_
 			soa = &q->txn.changes[i];
 	b.z = z;
 	b.refs = refs;
-	b.serial_to = z->serial;
-	b.serial_from = soa != NULL ? query_set_serial(soa->old_set, z->serial) : z->serial;
+	b.serial_to = q->serial_to = z->serial;
+	b.serial_from = q->serial_from =
+		soa != NULL ? query_set_serial(soa->old_set, z->serial) : z->serial;
 	b.changes = q->txn.changes;
 	b.nchanges = q->txn.n;
 	query_cuts_apply(zi, q->txn.changes, q->txn.n);
@@ -980,7 +1015,7 @@ static enum query_result query_update(struct query *q, const uint8_t *msg, size_
 	c->npending++;
 	q->entered = 1;
 	if ((rc = store_commit(c->o.store, &b, query_commit_done, q)) < 0)
-		query_commit_done(q, rc, "the store did not take the commit");
+		query_commit_done(q, rc, store_error(c->o.store));
 	q->entered = 0;
 	free(refs);                     /* the store copied the batch */
 	if (q->done_early)

@@ -20,6 +20,7 @@
 
 struct store;
 struct refs;
+struct journal;
 struct query_ctx;
 
 enum query_transport { QUERY_UDP, QUERY_TCP };
@@ -45,6 +46,7 @@ struct query_options {
 	const char *identity;           /* CH TXT id.server, hostname.bind; NULL: REFUSED (copied) */
 	unsigned place_replicas;        /* "rep=" of place.Z answers (0: 3) */
 	struct update_limits limits;    /* zeroes: update_limits_default */
+	unsigned journal_max;           /* diffs kept per zone for IXFR (0: 10000) */
 	time_t (*now)(void);            /* clock for TSIG (NULL: time()); tests pin it */
 };
 
@@ -74,6 +76,10 @@ size_t query_ctx_pending(const struct query_ctx *c);
 /* The block reference counts of zone z, kept by the update path (rebuilt
  * from the records when the zone was added); NULL if z is not served. */
 struct refs *query_ctx_refs(struct query_ctx *c, const struct zone *z);
+/* The ring of recent diffs of zone z (journal.h): every durable update is
+ * added to it; the mds fills it from the store at start-up; zone transfer
+ * (IXFR) reads it. NULL if z is not served. */
+struct journal *query_ctx_journal(struct query_ctx *c, const struct zone *z);
 
 /* ---- one request --------------------------------------------------------- */
 
@@ -121,6 +127,7 @@ struct query {
 	/* A deferred UPDATE: the committed transaction, kept until the store
 	 * answers so that a failed commit can be undone in memory. */
 	struct zone *uzone;
+	uint32_t serial_from, serial_to;/* the SOA serial before and after it */
 	struct zone_txn txn;
 	int txn_live;
 	int reverted;                   /* undone in memory after an earlier commit failed */

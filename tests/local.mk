@@ -63,6 +63,14 @@ tests_unit_check_record_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_record_LDADD = $(UNIT_LDADD)
 UNIT_TESTS += tests/unit/check_record
 
+check_PROGRAMS += tests/unit/check_query
+tests_unit_check_query_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds $(LIBEVENT_CFLAGS)
+tests_unit_check_query_LDADD = $(MDS_UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_query
+
+INTEGRATION_TESTS += tests/integration/mds-query.sh
+EXTRA_DIST += tests/integration/dnsprobe.py
+
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 

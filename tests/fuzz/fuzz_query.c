@@ -132,7 +132,7 @@ static void init(void)
 	if ((z = zonefile_load(DNSFS_SRCDIR "/zones/example.zone", "dnsfs.test.", &e)) == NULL)
 		die("zone file", &e);
 	extra_records(z);
-	if (store_create_zone(st, z, &e) < 0 || zoneset_add(&zs, z) < 0)
+	if (store_create_zone(st, z, NULL, &e) < 0 || zoneset_add(&zs, z) < 0)
 		die("zone", &e);
 	if (tsig_keyring_parse(&keys, key, "fuzz.key", &e) < 0)
 		die("key", &e);

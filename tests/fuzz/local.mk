@@ -7,5 +7,11 @@ EXTRA_DIST += tests/fuzz/fuzz.sh tests/fuzz/corpus
 if FUZZ
 FUZZ_TESTS += tests/fuzz/fuzz.sh
 FUZZER_LINK = $(AM_LDFLAGS) -fsanitize=fuzzer
+FUZZ_TARGETS += tests/fuzz/fuzz_query
+tests_fuzz_fuzz_query_SOURCES = tests/fuzz/fuzz_query.c
+tests_fuzz_fuzz_query_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/mds $(LIBEVENT_CFLAGS) \
+	-DDNSFS_SRCDIR='"$(abs_top_srcdir)"'
+tests_fuzz_fuzz_query_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_query_LDADD = $(MDS_LIBS)
 endif
 check_PROGRAMS += $(FUZZ_TARGETS)

@@ -11,6 +11,7 @@
 
 #include "check_main.h"
 #include "hash.h"
+#include "journal.h"
 #include "placement.h"
 #include "query.h"
 #include "store.h"
@@ -171,7 +172,7 @@ static void setup(void)
 	ck_assert_msg(st != NULL, "%s", e.msg);
 	memset(&zs, 0, sizeof(zs));
 	build_zone();
-	ck_assert_int_eq(store_create_zone(st, tz, &e), 0);
+	ck_assert_int_eq(store_create_zone(st, tz, NULL, &e), 0);
 	ck_assert_int_eq(zoneset_add(&zs, tz), 0);
 	memset(&keys, 0, sizeof(keys));
 	ck_assert_int_eq(tsig_keyring_parse(&keys, KEY_TEXT, "test.key", &e), 0);
@@ -695,7 +696,7 @@ static int has_name(const char *text)
 
 START_TEST(test_update_signed)
 {
-	uint32_t serial = tz->serial;
+	uint32_t serial = tz->serial, last;
 	struct resp *r = ask_update(mkupdate("new." APEX, "hello", 1, 0));
 
 	ck_assert_int_eq(rcode(r), WIRE_RC_NOERROR);
@@ -704,6 +705,10 @@ START_TEST(test_update_signed)
 	ck_assert(has_name("new." APEX));
 	ck_assert_uint_eq(tz->serial, serial + 1);
 	ck_assert_uint_eq(query_ctx_stats(qc)->updates, 1);
+	/* durable, so it is in the IXFR journal */
+	ck_assert_uint_eq(journal_count(query_ctx_journal(qc, tz)), 1);
+	ck_assert_int_eq(journal_last_serial(query_ctx_journal(qc, tz), &last), 0);
+	ck_assert_uint_eq(last, serial + 1);
 	/* the answer verifies as a response to that request */
 	ck_assert_int_eq(tsig_verify_response(&req_ctx, q->resp, q->resp_len, time(NULL),
 					      NULL), 0);
