@@ -161,9 +161,113 @@ def cmd_garbage(port, seed="1"):
     return True
 
 
+def tsig_key(path):
+    """(name, secret) of the first key of a BIND key file."""
+    import base64
+    import re
+    text = open(path).read()
+    m = re.search(r'key\s+"?([^"\s{]+)"?\s*\{.*?secret\s+"([^"]+)"', text, re.S)
+    return m.group(1), base64.b64decode(m.group(2))
+
+
+def tsig_sign(msg, keyname, secret):
+    """msg with a TSIG RR (hmac-sha256, RFC 8945) appended."""
+    import hashlib
+    import hmac
+    import time
+    kn = name(keyname.lower())
+    alg = name("hmac-sha256.")
+    now = int(time.time())
+    t48 = struct.pack(">HI", now >> 32, now & 0xFFFFFFFF)
+    variables = kn + struct.pack(">HI", 255, 0) + alg + t48 + struct.pack(">HHH", 300, 0, 0)
+    mac = hmac.new(secret, msg + variables, hashlib.sha256).digest()
+    rdata = alg + t48 + struct.pack(">HH", 300, len(mac)) + mac + msg[:2] + struct.pack(">HH", 0, 0)
+    rr = kn + struct.pack(">HHIH", 250, 255, 0, len(rdata)) + rdata
+    arcount = struct.unpack(">H", msg[10:12])[0] + 1
+    return msg[:10] + struct.pack(">H", arcount) + msg[12:] + rr
+
+
+def update_add(qid, zone, owner, text, keyfile):
+    """A signed UPDATE adding one TXT RR."""
+    data = text.encode()
+    rr = name(owner) + struct.pack(">HHIH", 16, 1, 60, len(data) + 1) + bytes([len(data)]) + data
+    msg = struct.pack(">HHHHHH", qid, 5 << 11, 1, 0, 1, 0) + name(zone) + struct.pack(">HH", 6, 1) + rr
+    return tsig_sign(msg, *tsig_key(keyfile))
+
+
+def frame(m):
+    return struct.pack(">H", len(m)) + m
+
+
+def cmd_mixed(port, keyfile, zone="dnsfs.test."):
+    """An UPDATE then a query in one TCP write: the query is answered first
+    (the update waits for its commit), both with their ids."""
+    s = socket.create_connection((HOST, port), timeout=5)
+    s.sendall(frame(update_add(1001, zone, "mixed." + zone, "m", keyfile)) +
+              frame(query(1002, zone, 6)))
+    order = []
+    for _ in range(2):
+        m = tcp_read_msg(s)
+        order.append("%d:%d" % (struct.unpack(">H", m[:2])[0], rcode(m)))
+    s.close()
+    print("order " + " ".join(order))
+    return True
+
+
+def cmd_update_rst(port, keyfile, n="30", zone="dnsfs.test."):
+    """Send signed UPDATEs and reset the connection at once, n times: a
+    connection gone with its update pending must not hurt the server."""
+    for i in range(int(n)):
+        s = socket.create_connection((HOST, port), timeout=5)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.sendall(frame(update_add(2000 + i, zone, "rst%d.%s" % (i, zone), "r", keyfile)) +
+                  frame(query(3000 + i, zone, 6)))
+        if i % 2:
+            s.shutdown(socket.SHUT_WR)
+        s.close()                               # RST
+    print("reset %s connections" % n)
+    return True
+
+
+def closed(s, wait):
+    """True if the peer closes s within wait seconds."""
+    s.settimeout(wait)
+    try:
+        return s.recv(1) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def cmd_conns(port, limit):
+    """limit connections stay open; one more is closed at once."""
+    limit = int(limit)
+    keep = [socket.create_connection((HOST, port), timeout=5) for _ in range(limit)]
+    extra = socket.create_connection((HOST, port), timeout=5)
+    over = closed(extra, 1.0)
+    open_ok = not any(closed(s, 0.1) for s in keep)
+    for s in keep + [extra]:
+        s.close()
+    print("limit %s: kept %s, extra closed %s" % (limit, open_ok, over))
+    return True
+
+
+def cmd_idle(port, secs):
+    """A connection with nothing to do is closed after about secs."""
+    s = socket.create_connection((HOST, port), timeout=5)
+    s.sendall(frame(query(5, "dnsfs.test.", 6)))
+    tcp_read_msg(s)
+    early = closed(s, float(secs) * 0.5)
+    late = early or closed(s, float(secs) * 2 + 1)
+    s.close()
+    print("idle: closed early %s, closed later %s" % (early, late))
+    return True
+
+
 def main():
     if len(sys.argv) < 3:
-        sys.stderr.write("usage: dnsprobe.py pipeline|opcode|rcode|garbage PORT [ARGS]\n")
+        sys.stderr.write("usage: dnsprobe.py COMMAND PORT [ARGS] (commands: the cmd_ functions)\n")
         return 2
     fn = globals().get("cmd_" + sys.argv[1])
     if fn is None:

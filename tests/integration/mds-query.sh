@@ -129,6 +129,15 @@ check_match "kdig +tcp +keepopen: NXDOMAIN among several" 'NXDOMAIN' "$out"
 check_eq "kdig +tcp +keepopen: three answers" 3 "$(printf '%s\n' "$out" | grep -c -- '->>HEADER<<-')"
 check_match "TCP pipelining: 8 queries, one connection" 'answered ok' "$($PROBE pipeline "$P" 8 "$Z")"
 
+out=$($PROBE mixed "$P" "$TMP/tsig.key" "$Z")
+check_eq "TCP: a query after an UPDATE is answered first, each with its id" \
+	"order 1002:0 1001:0" "$out"
+check_match "the pipelined UPDATE was applied" '"m"' "$(D +short "mixed.$Z" TXT)"
+$PROBE update_rst "$P" "$TMP/tsig.key" 40 >/dev/null 2>&1
+check "connections reset with updates pending: the mds is alive" kill -0 "$mds_pid"
+check_match "connections reset with updates pending: still answering" 'status: NOERROR' \
+	"$(D +tcp "$Z" SOA)"
+
 txt=""
 for i in $(seq 1 12); do
 	txt="$txt|update add big.$Z 60 TXT \"$(printf 'chunk%02d-%0190d' "$i" 0)\""
@@ -204,6 +213,39 @@ check_eq "bad argument: exit 2" 2 $?
 	--zone-file "$top_srcdir/zones/example.zone" >"$TMP/bad.out" 2>&1
 check_eq "bad listen address: exit 1" 1 $?
 check_match "bad listen address: says which" 'notaport' "$(cat "$TMP/bad.out")"
+
+# ---- a config file, detached --------------------------------------------
+P2=$(free_port)
+cat >"$TMP/mds.conf" <<EOF
+# dnsfs-mds test configuration
+listen = 127.0.0.1:$P2
+store = memory
+zone = $Z $top_srcdir/zones/example.zone
+keyfile = $TMP/tsig.key
+tcp_max_connections = 3
+tcp_idle_timeout = 1s   # short, to see it work
+version = ""
+log_level = info
+EOF
+"$MDS" -c "$TMP/mds.conf" --pidfile "$TMP/mds2.pid" >>"$TMP/mds2.log" 2>&1
+check_eq "detached start: exit 0 once serving" 0 $?
+pid2=$(cat "$TMP/mds2.pid" 2>/dev/null)
+[ -n "$pid2" ] && on_exit "kill $pid2"
+check_match "detached: answers at once" 'status: NOERROR' \
+	"$(dig +norec +time=2 +tries=1 -p "$P2" @127.0.0.1 "$Z" SOA)"
+check_eq "config: version = \"\" refuses version.bind" REFUSED \
+	"$(dig +norec +time=2 +tries=1 -p "$P2" @127.0.0.1 CH TXT version.bind | sed -n 's/.*status: \([A-Z]*\).*/\1/p')"
+check_eq "tcp_max_connections: the one too many is closed" \
+	"limit 3: kept True, extra closed True" "$($PROBE conns "$P2" 3)"
+check_eq "tcp_idle_timeout: an idle connection is closed, not too early" \
+	"idle: closed early False, closed later True" "$($PROBE idle "$P2" 1)"
+[ -n "$pid2" ] && kill -TERM "$pid2"
+wait_for 10 test ! -e "$TMP/mds2.pid"
+check "detached: SIGTERM stops it and removes the pid file" test ! -e "$TMP/mds2.pid"
+printf 'store = memory\nbogus_key = 1\n' >"$TMP/bad.conf"
+"$MDS" -c "$TMP/bad.conf" --foreground >"$TMP/bad.out" 2>&1
+check_eq "config: unknown key is exit 1" 1 $?
+check_match "config: unknown key named with its line" 'bad.conf:2.*bogus_key' "$(cat "$TMP/bad.out")"
 
 # ---- durability with Redis ------------------------------------------------
 if ! command -v redis-server >/dev/null; then
