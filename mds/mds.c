@@ -496,9 +496,17 @@ fail:
 
 int mds_run(struct mds *m)
 {
+	const struct query_stats *qs = query_ctx_stats(m->qctx);
+	const struct server_stats *ss = server_stats(m->server);
+
 	if (event_base_dispatch(m->base) < 0)
 		return -EIO;
-	log_notice("stopped");
+	log_notice("stopped after %llu requests (%llu dropped, %llu truncated), %llu updates "
+		   "(%llu failed), %llu TCP connections",
+		   (unsigned long long)qs->queries, (unsigned long long)qs->dropped,
+		   (unsigned long long)qs->truncated, (unsigned long long)qs->updates,
+		   (unsigned long long)qs->update_failed,
+		   (unsigned long long)ss->tcp_accepted);
 	return 0;
 }
 

@@ -595,8 +595,20 @@ fail:
 
 void server_stop_listening(struct server *s)
 {
+	struct server_conn *c, *next;
+
 	for (size_t i = 0; i < s->nls; i++)
 		server_listener_close(&s->ls[i]);
+	/* Open connections take no new requests: each closes once its pending
+	 * answers are out, as if its peer had closed its side. */
+	for (c = s->conns; c != NULL; c = next) {
+		next = c->next;
+		server_conn_enter(c);
+		c->eof = 1;
+		bufferevent_disable(c->bev, EV_READ);
+		server_conn_flow(c);
+		server_conn_leave(c);
+	}
 }
 
 void server_free(struct server *s)

@@ -49,7 +49,8 @@ struct server *server_new(const struct server_options *o, struct err *e);
  * detached: their responses are dropped when the store answers. */
 void server_free(struct server *s);
 /* Stop taking requests (close the listeners and the UDP sockets); open TCP
- * connections still get their pending answers. For a clean shutdown. */
+ * connections read nothing more, get their pending answers, then close. For
+ * a clean shutdown. */
 void server_stop_listening(struct server *s);
 /* Bytes of TCP responses not yet handed to the kernel. */
 size_t server_unsent(const struct server *s);
