@@ -251,8 +251,7 @@ static void query_reset(struct query *q)
 	q->edns = 0;
 	q->edns_version = 0;
 	q->edns_flags = 0;
-	q->tsig_signed = 0;
-	memset(&q->tsig, 0, sizeof(q->tsig));
+	q->tsig_signed = 0;             /* q->tsig is valid only when set (verify fills it) */
 	q->resp_len = 0;
 	q->rcode = 0;
 	q->rflags = 0;
@@ -607,13 +606,17 @@ static void query_place(struct query *q, struct query_zinfo *zi, const uint8_t *
 	const uint8_t *rd;
 	uint16_t rdlen;
 
-	for (int i = 0; i < nabove; i++)
-		if (nabove > 2 || b[off[i]] != HASH_NAME_HEX_LEN ||
-		    hash_hex_decode(h.b + HASH_NAME_LEN * (i + 2 - nabove), HASH_NAME_LEN,
-				    (const char *)b + off[i] + 1, HASH_NAME_HEX_LEN) < 0) {
-			query_negative(q, zi, WIRE_RC_NXDOMAIN);
-			return;
-		}
+	int ok = nabove <= 2;
+
+	/* The labels hold the hash's halves: the last label is the second half. */
+	for (int i = 0; ok && i < nabove; i++)
+		ok = b[off[i]] == HASH_NAME_HEX_LEN &&
+		     hash_hex_decode(h.b + HASH_NAME_LEN * (i + 2 - nabove), HASH_NAME_LEN,
+				     (const char *)b + off[i] + 1, HASH_NAME_HEX_LEN) == 0;
+	if (!ok) {
+		query_negative(q, zi, WIRE_RC_NXDOMAIN);
+		return;
+	}
 	if (nabove < 2 || (q->qtype != WIRE_T_TXT && q->qtype != WIRE_T_ANY)) {
 		query_negative(q, zi, WIRE_RC_NOERROR);
 		return;
