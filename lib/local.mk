@@ -4,7 +4,8 @@ lib_libdnsfs_a_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 lib_libdnsfs_a_SOURCES = \
 	lib/err.c lib/err.h \
 	lib/hash.c lib/hash.h \
-	lib/wire.h lib/tsig.h
+	lib/wire.c lib/wire.h \
+	lib/tsig.c lib/tsig.h
 lib_libdnsfs_a_SOURCES += lib/conf.c lib/conf.h
 lib_libdnsfs_a_SOURCES += lib/log.c lib/log.h
 lib_libdnsfs_a_SOURCES += lib/placement.c lib/placement.h

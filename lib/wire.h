@@ -59,7 +59,9 @@ struct wire_name {
 /* Parse "a.b.c." or "a.b.c" (always absolute; "\." and "\DDD" escapes) into
  * wire form. -EINVAL on empty labels, labels > 63, names > 255. */
 int wire_name_from_text(struct wire_name *n, const char *text, struct err *e);
-/* Presentation form with final dot into buf; -ENOSPC if it does not fit. */
+/* Presentation form with final dot into buf (bytes outside printable ASCII as
+ * \DDD, specials as \X); 0, -ENOSPC if it does not fit, -EINVAL if n is not a
+ * well-formed name. 4 * WIRE_NAME_MAX + 1 bytes always suffice. */
 int wire_name_to_text(const struct wire_name *n, char *buf, size_t len);
 /* Lower-case ASCII letters in place (canonical form, RFC 4034 6.2). */
 void wire_name_lower(struct wire_name *n);
@@ -86,9 +88,12 @@ int wire_rd_u16(struct wire_rd *r, uint16_t *v);
 int wire_rd_u32(struct wire_rd *r, uint32_t *v);
 int wire_rd_bytes(struct wire_rd *r, void *dst, size_t n);
 int wire_rd_skip(struct wire_rd *r, size_t n);
-/* A possibly compressed name at the cursor: follows pointers (only backwards,
- * at most 127 hops), checks every bound, returns it uncompressed in n (case as
- * sent) and advances past the in-place part. -EBADMSG on any violation. */
+/* A possibly compressed name at the cursor: follows pointers (only backwards:
+ * each must point before every byte already read for this name, so no loop
+ * is possible; at most 127 hops), checks every bound, returns it uncompressed
+ * in n (case as sent) and advances past the in-place part. -EBADMSG on any
+ * violation (label types 0x40/0x80, > 255 bytes, out of bounds). The wire_rd_*
+ * readers leave pos unchanged when they fail. */
 int wire_rd_name(struct wire_rd *r, struct wire_name *n);
 
 /* The fixed header. */
@@ -105,11 +110,13 @@ struct wire_rr {
 	struct wire_name owner;
 	uint16_t type, class;
 	uint32_t ttl;
-	uint16_t rdlen;
+	uint16_t rdlen;                 /* of the canonical rdata (names uncompressed) */
 	size_t rdata_off;               /* offset of the raw rdata in the packet */
 	uint8_t rdata[WIRE_TCP_MAX];    /* canonical rdata, rdlen bytes */
 };
-/* Read one RR (question entries have no ttl/rdata: use wire_rd_question). */
+/* Read one RR (question entries have no ttl/rdata: use wire_rd_question).
+ * For the types with names, names plus fixed fields must fill the sent
+ * rdlength exactly, else -EBADMSG. */
 int wire_rd_rr(struct wire_rd *r, struct wire_rr *rr);
 int wire_rd_question(struct wire_rd *r, struct wire_name *qname, uint16_t *qtype,
 		     uint16_t *qclass);
@@ -141,10 +148,14 @@ int wire_wr_hdr(struct wire_wr *w, const struct wire_hdr *h);
 /* Patch a 16-bit value at offset (e.g. a count after the section is known). */
 void wire_wr_patch_u16(struct wire_wr *w, size_t off, uint16_t v);
 /* A whole RR whose rdata is canonical (as stored); names inside the rdata of
- * NS/CNAME/PTR/SOA/MX are compressed, SRV targets are not (RFC 2782). */
+ * NS/CNAME/PTR/SOA/MX are compressed, SRV targets are not (RFC 2782).
+ * All or nothing: on -ENOSPC the partial RR is dropped (overflow stays set);
+ * -EINVAL, nothing written, if rdata of a type with names does not parse. */
 int wire_wr_rr(struct wire_wr *w, const struct wire_name *owner, uint16_t type,
 	       uint16_t class, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
-/* Remember the current size and roll back to it (to drop an RR that did not fit). */
+/* Remember the current size and roll back to it (to drop an RR that did not
+ * fit). Rewind forgets compression targets at or past mark and clears
+ * overflow, so writing can go on (e.g. set TC, add OPT/TSIG). */
 static inline size_t wire_wr_mark(const struct wire_wr *w) { return w->pos; }
 void wire_wr_rewind(struct wire_wr *w, size_t mark);
 
@@ -153,7 +164,8 @@ void wire_wr_rewind(struct wire_wr *w, size_t mark);
 /* Canonicalize rdata of type t that came from text or another message:
  * lower-case embedded names of NS/CNAME/PTR/SOA/MX/SRV. */
 void wire_rdata_lower(uint16_t type, uint8_t *rdata, uint16_t rdlen);
-/* SOA fields, by offset after the two names. */
+/* SOA fields, by offset after the two (uncompressed) names; -EBADMSG unless
+ * the names are followed by exactly 20 bytes. */
 int wire_soa_serial(const uint8_t *rdata, uint16_t rdlen, uint32_t *serial);
 int wire_soa_set_serial(uint8_t *rdata, uint16_t rdlen, uint32_t serial);
 int wire_soa_minimum(const uint8_t *rdata, uint16_t rdlen, uint32_t *minimum);

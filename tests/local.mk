@@ -71,6 +71,21 @@ UNIT_TESTS += tests/unit/check_query
 INTEGRATION_TESTS += tests/integration/mds-query.sh
 EXTRA_DIST += tests/integration/dnsprobe.py
 
+check_PROGRAMS += tests/unit/check_wire
+tests_unit_check_wire_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_wire_LDADD = $(UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_wire
+
+check_PROGRAMS += tests/unit/check_tsig
+tests_unit_check_tsig_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_tsig_LDADD = $(UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_tsig
+
+# tsig_echo: a signed-answer DNS server for tests/integration/tsig-interop.sh
+check_PROGRAMS += tests/tsig_echo
+tests_tsig_echo_LDADD = $(DNSFS_LIBS)
+INTEGRATION_TESTS += tests/integration/tsig-interop.sh
+
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 

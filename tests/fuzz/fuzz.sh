@@ -15,7 +15,7 @@ for bin in "$top_builddir"/tests/fuzz/fuzz_*; do
 	[ -d "$seeds" ] && cp -r "$seeds/." "$work/"
 	if "$bin" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
 	     -artifact_prefix="$out/$name-" "$work" >"$out/$name.log" 2>&1; then
-		ok "$name: $(grep -Eo '#[0-9]+ +DONE.*' "$out/$name.log" | tail -1)"
+		ok "$name: $(grep -Eo '#[0-9]+[[:space:]]+DONE.*' "$out/$name.log" | tail -1)"
 	else
 		not_ok "$name crashed; see $out/$name.log"
 		tail -30 "$out/$name.log" | sed 's/^/# /'

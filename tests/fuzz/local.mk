@@ -13,5 +13,13 @@ tests_fuzz_fuzz_query_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/mds $(LIBEVENT_CFLAG
 	-DDNSFS_SRCDIR='"$(abs_top_srcdir)"'
 tests_fuzz_fuzz_query_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_query_LDADD = $(MDS_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_wire
+tests_fuzz_fuzz_wire_SOURCES = tests/fuzz/fuzz_wire.c
+tests_fuzz_fuzz_wire_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_wire_LDADD = $(DNSFS_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_tsig
+tests_fuzz_fuzz_tsig_SOURCES = tests/fuzz/fuzz_tsig.c
+tests_fuzz_fuzz_tsig_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_tsig_LDADD = $(DNSFS_LIBS)
 endif
 check_PROGRAMS += $(FUZZ_TARGETS)
