@@ -36,6 +36,8 @@ MDS_UNIT_LDADD = $(MDS_LIBS) $(CHECK_LIBS)
 check_PROGRAMS += tests/unit/check_zone
 tests_unit_check_zone_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds
 tests_unit_check_zone_LDADD = $(MDS_UNIT_LDADD)
+# allocation failures are injected by wrapping malloc in the test binary
+tests_unit_check_zone_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc,--wrap=realloc,--wrap=calloc
 UNIT_TESTS += tests/unit/check_zone
 
 check_PROGRAMS += tests/unit/check_update
