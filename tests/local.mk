@@ -101,3 +101,8 @@ check-sanitize:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(UNIT_TESTS) $(FUZZ_TESTS)'
 .PHONY: check-unit check-sanitize
 EXTRA_DIST += zones/example.zone
+
+check_PROGRAMS += tests/unit/check_store
+tests_unit_check_store_CFLAGS = $(UNIT_CFLAGS) $(LIBEVENT_CFLAGS) -I$(top_srcdir)/mds
+tests_unit_check_store_LDADD = $(MDS_UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_store
