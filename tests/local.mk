@@ -9,97 +9,90 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	export CK_TAP_LOG_FILE_NAME CK_VERBOSITY top_srcdir top_builddir;
 
-UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+# ---- unit suites: one Check binary per module ------------------------------
+# A suite links what its module needs: lib suites libdnsfs, mds suites libmds.
+# Suites with special needs set their own _CFLAGS/_LDADD/_LDFLAGS below.
+UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
 UNIT_LDADD = $(DNSFS_LIBS) $(CHECK_LIBS)
-
-check_PROGRAMS += tests/unit/check_hash
-tests_unit_check_hash_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_hash_LDADD = $(UNIT_LDADD)
-UNIT_TESTS += tests/unit/check_hash
-
-check_PROGRAMS += tests/unit/check_env
-tests_unit_check_env_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_env_LDADD = $(UNIT_LDADD)
-UNIT_TESTS += tests/unit/check_env
-
-check_PROGRAMS += tests/unit/check_proc
-tests_unit_check_proc_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_proc_LDADD = $(UNIT_LDADD)
-UNIT_TESTS += tests/unit/check_proc
-
-# Integration tests: real programs on loopback in a temp dir (tests/lib.sh).
-INTEGRATION_TESTS += tests/integration/cluster.sh
-INTEGRATION_TESTS += tests/integration/configure-deps.sh
-
-check_PROGRAMS += tests/unit/check_placement
-tests_unit_check_placement_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_placement_LDADD = $(UNIT_LDADD)
-UNIT_TESTS += tests/unit/check_placement
-
-check_PROGRAMS += tests/unit/check_log
-tests_unit_check_log_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_log_LDADD = $(UNIT_LDADD)
-UNIT_TESTS += tests/unit/check_log
-
-check_PROGRAMS += tests/unit/check_conf
-tests_unit_check_conf_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_conf_LDADD = $(UNIT_LDADD)
-UNIT_TESTS += tests/unit/check_conf
-
-check_PROGRAMS += tests/unit/check_record
-tests_unit_check_record_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_record_LDADD = $(UNIT_LDADD)
-UNIT_TESTS += tests/unit/check_record
-
-check_PROGRAMS += tests/unit/check_wire
-tests_unit_check_wire_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_wire_LDADD = $(UNIT_LDADD)
-UNIT_TESTS += tests/unit/check_wire
-
-check_PROGRAMS += tests/unit/check_tsig
-tests_unit_check_tsig_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_check_tsig_LDADD = $(UNIT_LDADD)
-UNIT_TESTS += tests/unit/check_tsig
-
-# tsig_echo: a signed-answer DNS server for tests/integration/tsig-interop.sh
-check_PROGRAMS += tests/tsig_echo
-tests_tsig_echo_LDADD = $(DNSFS_LIBS)
-INTEGRATION_TESTS += tests/integration/tsig-interop.sh
-
+MDS_UNIT_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds
 MDS_UNIT_LDADD = $(MDS_LIBS) $(CHECK_LIBS)
 
-check_PROGRAMS += tests/unit/check_zone
-tests_unit_check_zone_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds
-tests_unit_check_zone_LDADD = $(MDS_UNIT_LDADD)
-# allocation failures are injected by wrapping malloc in the test binary
-tests_unit_check_zone_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc,--wrap=realloc,--wrap=calloc
-UNIT_TESTS += tests/unit/check_zone
+LIB_UNIT_TESTS =
+LIB_UNIT_TESTS += tests/unit/check_hash
+LIB_UNIT_TESTS += tests/unit/check_env
+LIB_UNIT_TESTS += tests/unit/check_proc
+LIB_UNIT_TESTS += tests/unit/check_placement
+LIB_UNIT_TESTS += tests/unit/check_log
+LIB_UNIT_TESTS += tests/unit/check_conf
+LIB_UNIT_TESTS += tests/unit/check_record
+LIB_UNIT_TESTS += tests/unit/check_wire
+LIB_UNIT_TESTS += tests/unit/check_tsig
+LIB_UNIT_TESTS += tests/unit/check_metrics
+LIB_UNIT_TESTS += tests/unit/check_httpd
 
-check_PROGRAMS += tests/unit/check_update
-tests_unit_check_update_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds
-tests_unit_check_update_LDADD = $(MDS_UNIT_LDADD)
-UNIT_TESTS += tests/unit/check_update
+MDS_UNIT_TESTS =
+MDS_UNIT_TESTS += tests/unit/check_zone
+MDS_UNIT_TESTS += tests/unit/check_update
+MDS_UNIT_TESTS += tests/unit/check_store
+MDS_UNIT_TESTS += tests/unit/check_query
 
-check_PROGRAMS += tests/unit/check_metrics
+UNIT_TESTS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS)
+check_PROGRAMS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS)
+
+tests_unit_check_hash_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_hash_LDADD = $(UNIT_LDADD)
+tests_unit_check_env_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_env_LDADD = $(UNIT_LDADD)
+tests_unit_check_proc_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_proc_LDADD = $(UNIT_LDADD)
+tests_unit_check_placement_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_placement_LDADD = $(UNIT_LDADD)
+tests_unit_check_log_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_log_LDADD = $(UNIT_LDADD)
+tests_unit_check_conf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_conf_LDADD = $(UNIT_LDADD)
+tests_unit_check_record_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_record_LDADD = $(UNIT_LDADD)
+tests_unit_check_wire_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_wire_LDADD = $(UNIT_LDADD)
+tests_unit_check_tsig_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_tsig_LDADD = $(UNIT_LDADD)
 tests_unit_check_metrics_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_metrics_LDADD = $(UNIT_LDADD)
 # malloc, calloc and realloc are wrapped to count and to fail on demand
 tests_unit_check_metrics_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
-UNIT_TESTS += tests/unit/check_metrics
-
-check_PROGRAMS += tests/unit/check_httpd
-tests_unit_check_httpd_CFLAGS = $(UNIT_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_unit_check_httpd_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_httpd_LDADD = $(UNIT_LDADD) -lpthread
-UNIT_TESTS += tests/unit/check_httpd
 
-# httpd_demo: a metrics endpoint for tests/integration/httpd.sh
+tests_unit_check_zone_CFLAGS = $(MDS_UNIT_CFLAGS)
+tests_unit_check_zone_LDADD = $(MDS_UNIT_LDADD)
+# allocation failures are injected by wrapping malloc in the test binary
+tests_unit_check_zone_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc,--wrap=realloc,--wrap=calloc
+tests_unit_check_update_CFLAGS = $(MDS_UNIT_CFLAGS)
+tests_unit_check_update_LDADD = $(MDS_UNIT_LDADD)
+tests_unit_check_store_CFLAGS = $(MDS_UNIT_CFLAGS)
+tests_unit_check_store_LDADD = $(MDS_UNIT_LDADD)
+tests_unit_check_query_CFLAGS = $(MDS_UNIT_CFLAGS)
+tests_unit_check_query_LDADD = $(MDS_UNIT_LDADD)
+
+# ---- integration scripts: real programs on loopback in a temp dir -----------
+INTEGRATION_TESTS += tests/integration/cluster.sh
+INTEGRATION_TESTS += tests/integration/configure-deps.sh
+INTEGRATION_TESTS += tests/integration/tsig-interop.sh
+INTEGRATION_TESTS += tests/integration/httpd.sh
+INTEGRATION_TESTS += tests/integration/mds-query.sh
+
+# Helper programs the scripts start.
+# tsig_echo: a signed-answer DNS server for tsig-interop.sh
+check_PROGRAMS += tests/tsig_echo
+tests_tsig_echo_LDADD = $(DNSFS_LIBS)
+# httpd_demo: a metrics endpoint for httpd.sh
 check_PROGRAMS += tests/httpd_demo
 tests_httpd_demo_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_httpd_demo_LDADD = $(DNSFS_LIBS)
-INTEGRATION_TESTS += tests/integration/httpd.sh
-EXTRA_DIST += tests/promtext-check.awk
 
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/promtext-check.awk tests/integration/dnsprobe.py zones/example.zone
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 include tests/fuzz/local.mk
@@ -111,9 +104,3 @@ check-unit:
 check-sanitize:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(UNIT_TESTS) $(FUZZ_TESTS)'
 .PHONY: check-unit check-sanitize
-EXTRA_DIST += zones/example.zone
-
-check_PROGRAMS += tests/unit/check_store
-tests_unit_check_store_CFLAGS = $(UNIT_CFLAGS) $(LIBEVENT_CFLAGS) -I$(top_srcdir)/mds
-tests_unit_check_store_LDADD = $(MDS_UNIT_LDADD)
-UNIT_TESTS += tests/unit/check_store

@@ -16,6 +16,12 @@ FUZZ_TARGETS += tests/fuzz/fuzz_conf
 tests_fuzz_fuzz_conf_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_conf_LDADD = $(DNSFS_LIBS)
 
+FUZZ_TARGETS += tests/fuzz/fuzz_query
+tests_fuzz_fuzz_query_SOURCES = tests/fuzz/fuzz_query.c
+tests_fuzz_fuzz_query_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/mds $(LIBEVENT_CFLAGS) \
+	-DDNSFS_SRCDIR='"$(abs_top_srcdir)"'
+tests_fuzz_fuzz_query_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_query_LDADD = $(MDS_LIBS)
 FUZZ_TARGETS += tests/fuzz/fuzz_wire
 tests_fuzz_fuzz_wire_SOURCES = tests/fuzz/fuzz_wire.c
 tests_fuzz_fuzz_wire_LDFLAGS = $(FUZZER_LINK)

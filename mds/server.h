@@ -1,0 +1,63 @@
+/* server: the mds's DNS sockets, and the only file that uses libevent for
+ * them. UDP datagrams and TCP connections (2-byte length framing, several
+ * pipelined queries per connection) are turned into query_process calls;
+ * answers go back as soon as they exist, deferred UPDATE answers when the
+ * store has committed, even after other queries of the same connection. */
+#ifndef DNSFS_SERVER_H
+#define DNSFS_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "query.h"
+
+struct event_base;
+struct server;
+
+#define SERVER_LISTEN_DEFAULT "127.0.0.1:53"
+
+struct server_options {
+	struct event_base *base;        /* loop the sockets run on; not owned */
+	struct query_ctx *qctx;         /* request handling; not owned, outlives the server */
+	const char *const *listen;      /* "ADDR:PORT" or "[ADDR6]:PORT", UDP and TCP
+					 * on each; port 0 picks a free one (same for
+					 * both). NULL or nlisten 0: 127.0.0.1:53 */
+	size_t nlisten;
+	unsigned max_conns;             /* TCP connections at once (0: 512); more are closed */
+	unsigned idle_ms;               /* close a TCP connection idle this long (0: 10000) */
+	size_t conn_out_max;            /* unsent response bytes before a connection stops
+					 * reading until its peer catches up (0: 256 KiB) */
+	unsigned conn_deferred_max;     /* updates of one connection waiting for the
+					 * store before it stops reading (0: 64) */
+};
+
+struct server_stats {
+	uint64_t udp_in;                /* datagrams received */
+	uint64_t udp_send_errors;       /* answers the kernel would not take */
+	uint64_t tcp_accepted;          /* connections accepted */
+	uint64_t tcp_refused;           /* closed at once: max_conns reached */
+	uint64_t tcp_idle_closed;       /* closed by the idle timeout */
+	uint64_t tcp_msgs;              /* messages received over TCP */
+	unsigned tcp_open;              /* connections open now */
+};
+
+/* Bind every listen address and start serving on o->base. NULL with e set
+ * (the address that failed and why) on error. */
+struct server *server_new(const struct server_options *o, struct err *e);
+/* Close every socket. Deferred queries still waiting for the store are
+ * detached: their responses are dropped when the store answers. */
+void server_free(struct server *s);
+/* Stop taking requests (close the listeners and the UDP sockets); open TCP
+ * connections read nothing more, get their pending answers, then close. For
+ * a clean shutdown. */
+void server_stop_listening(struct server *s);
+/* Bytes of TCP responses not yet handed to the kernel. */
+size_t server_unsent(const struct server *s);
+
+/* Listener i as "ADDR:PORT" with the port actually bound; -ENOENT past the end. */
+int server_addr(const struct server *s, size_t i, char *buf, size_t len);
+size_t server_nlisten(const struct server *s);
+const struct server_stats *server_stats(const struct server *s);
+
+#endif
