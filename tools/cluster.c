@@ -1,6 +1,7 @@
 /* cluster: a local dnsfs cluster kept in one directory (see cluster.h).
  * The parts are rows of one table, started in order and stopped in reverse;
- * each keeps DIR/<part>.pid. Redis is the only part that runs so far. */
+ * each keeps DIR/<part>.pid. Redis and the mds run so far; blockd and the
+ * mount join as rows. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +10,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
 #include <sys/file.h>
+#include <time.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -513,6 +516,123 @@ static void redis_describe(const struct cluster *c, int idx, FILE *out)
 		fprintf(out, "  appendonly=%s appendfsync=%s", aof, fsync_);
 }
 
+
+/* ----------------------------------------------------------------- mds --- */
+
+static void part_pidfile(char *out, const struct cluster *c, const char *name);
+
+/* Where a dnsfs program is: next to dnsfsctl once installed, or in its
+ * folder of the build tree (tools/../mds/dnsfs-mds), else on PATH. */
+static int find_program(const char *name, const char *builddir, char *out, size_t outlen)
+{
+	char self[PATH_MAX], dir[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(dir, sizeof(dir), "%s", dirname(self));
+		if (strf(out, outlen, "%s/../%s/%s", dir, builddir, name) == 0 &&
+		    access(out, X_OK) == 0)
+			return 0;
+		if (strf(out, outlen, "%s/%s", dir, name) == 0 && access(out, X_OK) == 0)
+			return 0;
+	}
+	return proc_find_exe(name, out, outlen);
+}
+
+/* The zone a new cluster starts with: SOA, NS (the mds itself) and the root
+ * directory inode (ino 1) in the schema of docs/SCHEMA.md. The mds reads it
+ * once, when the store does not have the zone yet. */
+static int mds_write_zone(const struct cluster *c, const char *path, struct err *e)
+{
+	char text[2048];
+	long now = (long)time(NULL);
+	int n;
+
+	n = snprintf(text, sizeof(text),
+		     "; dnsfs zone %s, first contents (the store is the source of truth)\n"
+		     "$ORIGIN %s\n$TTL 1\n"
+		     "@\tIN SOA ns1 hostmaster 1 3600 600 86400 1\n"
+		     "@\tIN NS ns1\n"
+		     "ns1\tIN A %s\n"
+		     "1.i\tIN TXT \"v=1 type=d mode=0755 uid=0 gid=0 nlink=2 size=0 "
+		     "mtime=%ld.000000000 ctime=%ld.000000000 atime=%ld.000000000 ver=1 buckets=1\"\n",
+		     c->zone, c->zone, c->mds_addr, now, now, now);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return err_set(e, -ENAMETOOLONG, "zone name too long");
+	return write_file(path, text, (size_t)n, 0644, e);
+}
+
+static int mds_write_conf(const struct cluster *c, const char *conf, const char *zonefile,
+			  struct err *e)
+{
+	char text[4 * PATH_MAX + 1024];
+	char pidfile[PATH_MAX];
+	int n;
+
+	part_pidfile(pidfile, c, "mds");
+	n = snprintf(text, sizeof(text),
+		     "# dnsfs-mds of the cluster in %s, written by `dnsfsctl cluster up`\n"
+		     "# (rewritten on every up; see docs/OPERATIONS.md for the keys).\n"
+		     "listen = %s:%d\n"
+		     "store = \"unix:%s\"\n"
+		     "zone = %s %s\n"
+		     "keyfile = \"%s\"\n"
+		     "pidfile = \"%s\"\n"
+		     "log_level = info\n",
+		     c->dir, c->mds_addr, c->mds_port, c->redis_sock, c->zone, zonefile,
+		     c->tsig_keyfile, pidfile);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return err_set(e, -ENAMETOOLONG, "%s: paths too long", conf);
+	return write_file(conf, text, (size_t)n, 0644, e);
+}
+
+static int mds_start(struct cluster *c, int idx, pid_t *pid, struct err *e)
+{
+	char exe[PATH_MAX], conf[PATH_MAX], zonefile[PATH_MAX], log[PATH_MAX], pidfile[PATH_MAX];
+	char tail[256];
+	int r, status;
+
+	if (find_program("dnsfs-mds", "mds", exe, sizeof(exe)) < 0)
+		return err_set(e, -ENOENT, "dnsfs-mds not found next to dnsfsctl, in the build "
+			       "tree or in PATH: build it with make");
+	path_in(conf, c, "mds.conf");
+	path_in(zonefile, c, "zone.init");
+	path_in(log, c, "mds.log");
+	part_pidfile(pidfile, c, "mds");
+	if (access(zonefile, F_OK) < 0) {
+		r = mds_write_zone(c, zonefile, e);
+		if (r < 0)
+			return r;
+	}
+	r = mds_write_conf(c, conf, zonefile, e);
+	if (r < 0)
+		return r;
+	/* Without --foreground the mds detaches and its first process exits 0
+	 * only once it serves (or 1 with the reason on stderr, in the log). */
+	const char *const argv[] = { exe, "-c", conf, NULL };
+	r = proc_run(argv, log, &status, e);
+	if (r < 0)
+		return r;
+	if (status != 0) {
+		log_tail(log, tail, sizeof(tail));
+		return err_set(e, -EIO, "dnsfs-mds exited with status %d; %s says: %s",
+			       status, log, tail);
+	}
+	r = proc_pidfile_read(pidfile, pid, e);
+	if (r < 0)
+		return r;
+	if (!proc_alive(*pid, "dnsfs-mds"))
+		return err_set(e, -ESRCH, "dnsfs-mds (pid %d) is gone after starting; see %s",
+			       (int)*pid, log);
+	return 0;
+}
+
+static void mds_describe(const struct cluster *c, int idx, FILE *out)
+{
+	fprintf(out, "  dns %s:%d  zone %s", c->mds_addr, c->mds_port, c->zone);
+}
+
 /* --------------------------------------------------------------- parts --- */
 
 /* One kind of process in the cluster. To add the mds, blockd and mount,
@@ -531,6 +651,7 @@ struct cluster_part {
 
 static const struct cluster_part parts[] = {
 	{ "redis", "redis-server", 0, NULL, redis_start, redis_describe },
+	{ "mds", "dnsfs-mds", 0, NULL, mds_start, mds_describe },
 };
 
 #define NPARTS (sizeof(parts) / sizeof(parts[0]))
