@@ -99,3 +99,15 @@ check-sanitize:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(UNIT_TESTS) $(FUZZ_TESTS)'
 .PHONY: check-unit check-sanitize
 EXTRA_DIST += zones/example.zone
+
+check_PROGRAMS += tests/unit/check_xfr
+tests_unit_check_xfr_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds $(LIBEVENT_CFLAGS)
+tests_unit_check_xfr_LDADD = $(MDS_UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_xfr
+
+check_PROGRAMS += tests/unit/check_notify
+tests_unit_check_notify_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds $(LIBEVENT_CFLAGS)
+tests_unit_check_notify_LDADD = $(MDS_UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_notify
+INTEGRATION_TESTS += tests/integration/mds-xfr.sh
+EXTRA_DIST += zones/knot-secondary.conf zones/nsd-secondary.conf
