@@ -32,7 +32,6 @@
 #define LIST_PAGE 1000                  /* LRANGE page */
 #define PAIRS_PER_CMD 512               /* field/value pairs in one HSET */
 #define SYNC_FLUSH_BYTES (4u << 20)     /* pipeline this much, then read replies */
-#define LOAD_TXN_SETS 4096              /* rrsets per zone_txn while loading */
 #define SYNC_TIMEOUT_S 30
 #define CONNECT_TIMEOUT_S 5
 
@@ -1014,31 +1013,19 @@ static void blob_arg(struct cmdbuf *b, const struct zone_rrset *set)
 struct load_ctx {
 	struct store *s;
 	struct zone *z;
-	struct zone_txn t;
-	size_t inflight;                /* rrsets in t */
-	uint64_t sets;                  /* rrsets loaded */
+	uint64_t sets;                  /* fields loaded */
 	struct err *e;
 };
 
-static int load_flush(struct load_ctx *c)
-{
-	int rc = 0;
-
-	if (c->inflight > 0)
-		rc = zone_txn_commit(&c->t);
-	zone_txn_release(&c->t);
-	c->inflight = 0;
-	if (rc < 0)
-		return err_set(c->e, rc, "store: %s: cannot apply loaded records", c->z->origin);
-	zone_txn_begin(&c->t, c->z);
-	return 0;
-}
-
+/* One hash field: "<owner> <TYPE>" -> rrset blob, into the zone. HSCAN may
+ * return a field twice (the hash was resized between pages); zone_load
+ * replaces the rrset, so a repeat is harmless. */
 static int load_field(const char *f, size_t fl, const char *v, size_t vl, void *arg)
 {
 	struct load_ctx *c = arg;
 	char text[FIELD_MAX];
 	struct wire_name name;
+	struct zone_rrset *set = NULL;
 	uint16_t type, count;
 	const uint8_t *b = (const uint8_t *)v;
 	size_t pos = 6;
@@ -1069,28 +1056,32 @@ static int load_field(const char *f, size_t fl, const char *v, size_t vl, void *
 		goto bad;
 	ttl = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 	count = (uint16_t)(b[4] << 8 | b[5]);
-	/* HSCAN may return a field twice (the hash was resized in between). */
-	if (zone_txn_get(&c->t, &name, type) != NULL)
-		return 0;
+	/* the blob's RRs are laid out as the rrset's own: vl - 6 bytes of room */
+	if (count == 0 || (set = zone_rrset_new(type, ttl, vl - 6)) == NULL)
+		goto bad_or_oom;
 	for (uint32_t i = 0; i < count; i++) {
 		if (vl - pos < 2)
 			goto bad;
 		uint16_t rdlen = (uint16_t)(b[pos] << 8 | b[pos + 1]);
 		pos += 2;
-		if (vl - pos < rdlen)
+		if (vl - pos < rdlen || zone_rrset_append(set, vl - 6, b + pos, rdlen) < 0)
 			goto bad;
-		if ((rc = zone_txn_add_rr(&c->t, &name, type, ttl, b + pos, rdlen)) < 0)
-			return err_set(c->e, rc, "store: %s: cannot add \"%s %s\": %s",
-				       c->z->origin, text, sp + 1, strerror(-rc));
 		pos += rdlen;
 	}
-	if (pos != vl || count == 0)
+	if (pos != vl)
 		goto bad;
+	rc = zone_load(c->z, &name, set);
+	zone_rrset_unref(set);
+	if (rc < 0)
+		return err_set(c->e, rc, "store: %s: cannot load \"%s %s\": %s",
+			       c->z->origin, text, sp + 1, strerror(-rc));
 	c->sets++;
-	if (++c->inflight >= LOAD_TXN_SETS)
-		return load_flush(c);
 	return 0;
+bad_or_oom:
+	if (count != 0)
+		return err_set(c->e, -ENOMEM, "store: out of memory");
 bad:
+	zone_rrset_unref(set);
 	return err_set(c->e, -EBADMSG, "store: %s: malformed rrset blob for \"%s %s\"",
 		       c->z->origin, text, sp + 1);
 }
@@ -1133,13 +1124,8 @@ static int load_zone(struct store *s, const char *origin, struct zone **out, str
 		return err_set(e, -EBADMSG, "store: zone %s: bad serial", origin);
 	if ((c.z = zone_new(&apex)) == NULL)
 		return err_set(e, -ENOMEM, "store: out of memory");
-	zone_txn_begin(&c.t, c.z);
 	zone_key(key, origin, "rr");
-	rc = rd_scan(s, key, 0, load_field, &c, e);
-	if (rc == 0)
-		rc = load_flush(&c);
-	zone_txn_release(&c.t);
-	if (rc < 0)
+	if ((rc = rd_scan(s, key, 0, load_field, &c, e)) < 0)
 		goto fail;
 	if (c.sets == 0 || zone_soa(c.z) == NULL) {
 		rc = err_set(e, -EBADMSG, "store: zone %s has no SOA record", origin);

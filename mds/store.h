@@ -18,7 +18,10 @@
  *   dnsfs:v1:z:Z:journal           LIST of diff blobs for IXFR (bounded)
  *   dnsfs:v1:z:Z:refs              HASH block-hash hex -> reference count
  *   dnsfs:v1:z:Z:orphans           STREAM entries {hash, ts} when a count hits 0
- *                                  (ts: Unix time in seconds of the commit)
+ *                                  (ts: Unix time in seconds of the commit).
+ *                                  Candidates only: a later commit may
+ *                                  reference the hash again, so GC re-checks
+ *                                  the refs hash before deleting a block.
  *
  * Failure is fail-stop: if Redis answers a commit with an error, the
  * connection drops with commits pending, or no reply comes within the
@@ -29,7 +32,9 @@
  *
  * "memory" keeps the same keys in a small in-process imitation of the Redis
  * commands used here, for unit tests: commits complete on the next loop
- * iteration, so callers see the same asynchronous behaviour.
+ * iteration (a zero-timeout timer the store owns, rather than
+ * event_base_once, so store_free can cancel it), so callers see the same
+ * asynchronous behaviour.
  */
 #ifndef DNSFS_STORE_H
 #define DNSFS_STORE_H
@@ -83,10 +88,15 @@ typedef void (*store_done_fn)(void *arg, int rc, const char *msg);
  * if it is at its default: hiredis writes with write(2), and a dropped link
  * must fail commits rather than kill the process. */
 struct store *store_new(const struct store_options *o, struct err *e);
+/* Commits still pending get done(arg, -ECANCELED, msg) first: not known to be
+ * durable. Safe from inside a done callback (the free happens when the
+ * outermost callback returns); a second call is a no-op. */
 void store_free(struct store *s);
 int store_is_memory(const struct store *s);
 
-/* Synchronous, at start-up: load every zone the store has into zs. */
+/* Synchronous, at start-up: load every zone the store has into zs (checking
+ * each zone's serial key against its SOA). On error zs may hold the zones
+ * loaded before it; the caller releases zs. */
 int store_load(struct store *s, struct zoneset *zs, struct err *e);
 /* Synchronous: write a whole new zone (from a zone file or template) with its
  * block reference counts (refs may be NULL: none). Records and counts are
@@ -126,7 +136,7 @@ const char *store_error(const struct store *s);
 
 struct store_stats {
 	uint64_t commits;               /* store_commit calls accepted */
-	uint64_t groups;                /* MULTI/EXEC round-trips (commit groups) sent */
+	uint64_t groups;                /* commit groups: MULTI/EXEC round-trips on Redis */
 	uint64_t committed;             /* commits reported durable */
 	uint64_t failed;                /* commits reported failed */
 	uint64_t reconnects;            /* idle links re-opened */

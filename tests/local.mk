@@ -36,6 +36,8 @@ MDS_UNIT_LDADD = $(MDS_LIBS) $(CHECK_LIBS)
 check_PROGRAMS += tests/unit/check_zone
 tests_unit_check_zone_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds
 tests_unit_check_zone_LDADD = $(MDS_UNIT_LDADD)
+# allocation failures are injected by wrapping malloc in the test binary
+tests_unit_check_zone_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc,--wrap=realloc,--wrap=calloc
 UNIT_TESTS += tests/unit/check_zone
 
 check_PROGRAMS += tests/unit/check_update
@@ -99,6 +101,11 @@ check-sanitize:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(UNIT_TESTS) $(FUZZ_TESTS)'
 .PHONY: check-unit check-sanitize
 EXTRA_DIST += zones/example.zone
+
+check_PROGRAMS += tests/unit/check_store
+tests_unit_check_store_CFLAGS = $(UNIT_CFLAGS) $(LIBEVENT_CFLAGS) -I$(top_srcdir)/mds
+tests_unit_check_store_LDADD = $(MDS_UNIT_LDADD)
+UNIT_TESTS += tests/unit/check_store
 
 check_PROGRAMS += tests/unit/check_xfr
 tests_unit_check_xfr_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/mds $(LIBEVENT_CFLAGS)

@@ -23,3 +23,12 @@ tests_fuzz_fuzz_tsig_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_tsig_LDADD = $(DNSFS_LIBS)
 endif
 check_PROGRAMS += $(FUZZ_TARGETS)
+
+# mds/update: any message against a small zone, with the update.h invariants
+if FUZZ
+FUZZ_TARGETS += tests/fuzz/fuzz_update
+tests_fuzz_fuzz_update_SOURCES = tests/fuzz/fuzz_update.c
+tests_fuzz_fuzz_update_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mds
+tests_fuzz_fuzz_update_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_update_LDADD = $(MDS_LIBS)
+endif

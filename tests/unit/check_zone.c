@@ -12,6 +12,47 @@
 #include "zone.h"
 #include "zonefile.h"
 
+/* ---- allocation failures ---------------------------------------------------- */
+
+/* The test is linked with --wrap=malloc,realloc,calloc: while fail_after >= 0,
+ * the allocation that brings it below 0 fails (only inside a narrow window,
+ * so Check itself never sees a failure). */
+static long fail_after = -1;
+static long nfailed;
+
+void *__real_malloc(size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__real_calloc(size_t m, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_calloc(size_t m, size_t n);
+
+static int alloc_fails(void)
+{
+	if (fail_after < 0)
+		return 0;
+	if (fail_after-- == 0) {
+		nfailed++;
+		return 1;
+	}
+	return 0;
+}
+
+void *__wrap_malloc(size_t n)
+{
+	return alloc_fails() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return alloc_fails() ? NULL : __real_realloc(p, n);
+}
+
+void *__wrap_calloc(size_t m, size_t n)
+{
+	return alloc_fails() ? NULL : __real_calloc(m, n);
+}
+
 /* ---- helpers ------------------------------------------------------------ */
 
 static struct wire_name N(const char *text)
@@ -540,6 +581,205 @@ START_TEST(test_txn_big_rrset)
 }
 END_TEST
 
+/* ---- out of memory ---------------------------------------------------------- */
+
+struct digest {
+	uint64_t sum, n;
+};
+
+static void digest_fn(const struct wire_name *name, const struct zone_rrset *s, void *arg)
+{
+	struct digest *d = arg;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < name->len; i++)
+		h = (h ^ name->b[i]) * 0x100000001b3ULL;
+	for (size_t i = 0; i < s->len; i++)
+		h = (h ^ s->rdata[i]) * 0x100000001b3ULL;
+	d->sum += h ^ s->type ^ ((uint64_t)s->ttl << 20);
+	d->n += s->count;
+}
+
+/* Everything observable about z, in one number. */
+static uint64_t zone_digest(struct zone *z)
+{
+	struct digest d = {0};
+
+	zone_foreach(z, digest_fn, &d);
+	return d.sum ^ d.n ^ z->nnodes * 31 ^ z->nrecords * 17 ^ z->bytes * 7 ^ z->serial;
+}
+
+/* A zone with 40 names under x.t. (so ENTs), then a txn that adds 100
+ * names in new subtrees (new ENTs, table growth), deletes the old subtree
+ * (ENTs vanish), replaces the SOA and rewrites an rrset. */
+static void stage(struct zone *z, struct zone_txn *t)
+{
+	struct wire_name apex = N("t.");
+	struct zone_rrset *s;
+	uint8_t rd[300];
+	uint16_t len = soa(rd, 2);
+	char name[64];
+
+	zone_txn_begin(t, z);
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "%d.n%d.new.t.", i, i % 7);
+		ck_assert_int_eq(add_txt(t, name, 1, "new"), 0);
+	}
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "%d.x.t.", i);
+		ck_assert_int_eq(zone_txn_del_name(t, NP(name), NULL, 0), 0);
+	}
+	ck_assert_int_eq(add_txt(t, "keep.t.", 5, "changed"), 0);
+	s = zone_rrset_new(WIRE_T_SOA, 3600, 2u + len);
+	ck_assert_int_eq(zone_rrset_append(s, 2u + len, rd, len), 0);
+	ck_assert_int_eq(zone_txn_put(t, &apex, WIRE_T_SOA, s), 0);
+	zone_rrset_unref(s);
+}
+
+/* add_txt without Check assertions (they allocate: not while armed). */
+static int add_txt_quiet(struct zone_txn *t, const struct wire_name *n, const char *val)
+{
+	uint8_t rd[256];
+	size_t len = strlen(val);
+
+	rd[0] = (uint8_t)len;
+	memcpy(rd + 1, val, len);
+	return zone_txn_add_rr(t, n, WIRE_T_TXT, 1, rd, (uint16_t)(len + 1));
+}
+
+static struct zone *base_zone(void)
+{
+	struct zone *z = mkzone();
+	struct zone_txn t;
+	char name[64];
+
+	zone_txn_begin(&t, z);
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "%d.x.t.", i);
+		ck_assert_int_eq(add_txt(&t, name, 1, "old"), 0);
+	}
+	ck_assert_int_eq(add_txt(&t, "keep.t.", 5, "kept"), 0);
+	ck_assert_int_eq(zone_txn_commit(&t), 0);
+	zone_txn_release(&t);
+	return z;
+}
+
+START_TEST(test_commit_enomem)
+{
+	struct zone *z = base_zone();
+	struct zone_txn t;
+	uint64_t before = zone_digest(z), want;
+	long k, nomem = 0;
+	int rc;
+
+	/* the result without failures */
+	stage(z, &t);
+	ck_assert_int_eq(zone_txn_commit(&t), 0);
+	zone_txn_release(&t);
+	want = zone_digest(z);
+	ck_assert_uint_ne(want, before);
+	ck_assert_uint_eq(z->serial, 2);
+	ck_assert(!exists(z, "x.t.") && !exists(z, "0.x.t."));
+	ck_assert(exists(z, "n3.new.t.") && !has_data(z, "new.t."));
+	ck_assert(has_txt(z, "99.n1.new.t.", "new"));
+	ck_assert(has_txt(z, "keep.t.", "changed") && has_txt(z, "keep.t.", "kept"));
+	ck_assert_uint_eq(z->nnodes, 1 + 2 + 7 + 100);   /* apex, keep, new, n0-6, 100 */
+	zone_free(z);
+	/* Fail the k-th allocation of commit, for every k: either -ENOMEM and
+	 * the zone as it was, or (a failed trim is harmless) the full result. */
+	for (k = 0;; k++) {
+		z = base_zone();
+		stage(z, &t);
+		nfailed = 0;
+		fail_after = k;
+		rc = zone_txn_commit(&t);
+		fail_after = -1;
+		if (rc == -ENOMEM) {
+			nomem++;
+			ck_assert_uint_eq(zone_digest(z), before);
+		} else {
+			ck_assert_int_eq(rc, 0);
+			ck_assert_uint_eq(zone_digest(z), want);
+		}
+		zone_txn_release(&t);
+		zone_free(z);
+		if (nfailed == 0)
+			break;
+	}
+	ck_assert_int_gt(nomem, 100);                    /* one per new node, and more */
+}
+END_TEST
+
+START_TEST(test_stage_enomem)
+{
+	struct wire_name names[30], victim = N("5.x.t.");
+	struct zone *z;
+	struct zone_txn t;
+	uint64_t before;
+	char name[64];
+	long k;
+	int rc;
+
+	for (int i = 0; i < 30; i++) {
+		snprintf(name, sizeof(name), "%d.s%d.t.", i, i % 3);
+		names[i] = N(name);
+	}
+	/* staging steps fail cleanly: commit refuses and the zone never moves */
+	for (k = 0;; k++) {
+		z = base_zone();
+		before = zone_digest(z);
+		zone_txn_begin(&t, z);
+		nfailed = 0;
+		fail_after = k;
+		rc = 0;
+		for (int i = 0; i < 30 && rc == 0; i++)
+			rc = add_txt_quiet(&t, &names[i], "s");
+		if (rc == 0)
+			rc = zone_txn_del_name(&t, &victim, NULL, 0);
+		fail_after = -1;
+		if (rc < 0) {
+			ck_assert_int_eq(rc, -ENOMEM);
+			ck_assert_int_eq(t.failed, -ENOMEM);
+			ck_assert_int_eq(zone_txn_commit(&t), -ENOMEM);
+			ck_assert_uint_eq(zone_digest(z), before);
+		} else {
+			ck_assert_int_eq(zone_txn_commit(&t), 0);
+			ck_assert(has_txt(z, "29.s2.t.", "s") && !exists(z, "5.x.t."));
+		}
+		zone_txn_release(&t);
+		zone_free(z);
+		if (nfailed == 0)
+			break;
+	}
+	ck_assert_int_gt(k, 30);
+}
+END_TEST
+
+START_TEST(test_load_enomem)
+{
+	struct zone *z = mkzone();
+	const char *v[] = {"x"};
+	struct zone_rrset *s = set_of(WIRE_T_TXT, 1, 1, v);
+	struct wire_name n = N("a.b.c.d.t.");
+	uint64_t before = zone_digest(z);
+	long k;
+	int rc = -ENOMEM;
+
+	for (k = 0; rc == -ENOMEM; k++) {
+		fail_after = k;
+		rc = zone_load(z, &n, s);
+		fail_after = -1;
+		if (rc < 0)
+			ck_assert_uint_eq(zone_digest(z), before);
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_gt(k, 1);
+	ck_assert(has_txt(z, "a.b.c.d.t.", "x") && exists(z, "c.d.t."));
+	zone_rrset_unref(s);
+	zone_free(z);
+}
+END_TEST
+
 /* ---- scale ---------------------------------------------------------------- */
 
 /* An inode record of about 200 bytes, as the schema writes them. */
@@ -805,6 +1045,11 @@ static Suite *zone_suite(void)
 	tcase_add_test(tc, test_txn_deletes_and_ent);
 	tcase_add_test(tc, test_txn_ttl_and_noop);
 	tcase_add_test(tc, test_txn_big_rrset);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("enomem");
+	tcase_add_test(tc, test_commit_enomem);
+	tcase_add_test(tc, test_stage_enomem);
+	tcase_add_test(tc, test_load_enomem);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("scale");
 	tcase_add_test(tc, test_scale);
