@@ -35,6 +35,8 @@ MDS_UNIT_TESTS += tests/unit/check_zone
 MDS_UNIT_TESTS += tests/unit/check_update
 MDS_UNIT_TESTS += tests/unit/check_store
 MDS_UNIT_TESTS += tests/unit/check_query
+MDS_UNIT_TESTS += tests/unit/check_xfr
+MDS_UNIT_TESTS += tests/unit/check_notify
 
 UNIT_TESTS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS)
 check_PROGRAMS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS)
@@ -74,6 +76,10 @@ tests_unit_check_store_CFLAGS = $(MDS_UNIT_CFLAGS)
 tests_unit_check_store_LDADD = $(MDS_UNIT_LDADD)
 tests_unit_check_query_CFLAGS = $(MDS_UNIT_CFLAGS)
 tests_unit_check_query_LDADD = $(MDS_UNIT_LDADD)
+tests_unit_check_xfr_CFLAGS = $(MDS_UNIT_CFLAGS)
+tests_unit_check_xfr_LDADD = $(MDS_UNIT_LDADD)
+tests_unit_check_notify_CFLAGS = $(MDS_UNIT_CFLAGS)
+tests_unit_check_notify_LDADD = $(MDS_UNIT_LDADD)
 
 # ---- integration scripts: real programs on loopback in a temp dir -----------
 INTEGRATION_TESTS += tests/integration/cluster.sh
@@ -82,6 +88,7 @@ INTEGRATION_TESTS += tests/integration/tsig-interop.sh
 INTEGRATION_TESTS += tests/integration/httpd.sh
 INTEGRATION_TESTS += tests/integration/mds-query.sh
 INTEGRATION_TESTS += tests/integration/mds-cluster.sh
+INTEGRATION_TESTS += tests/integration/mds-xfr.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh
@@ -94,6 +101,7 @@ tests_httpd_demo_LDADD = $(DNSFS_LIBS)
 
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/promtext-check.awk tests/integration/dnsprobe.py zones/example.zone
+EXTRA_DIST += zones/knot-secondary.conf zones/nsd-secondary.conf
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 include tests/fuzz/local.mk
