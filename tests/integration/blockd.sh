@@ -153,9 +153,9 @@ check_eq "HEAD of an absent block: 404" 404 "$(fetch "/v1/blocks/$B" -I)"
 $CURL -v -o /dev/null "$URL/v1/blocks/$A" -o /dev/null "$URL/v1/status" 2>"$TMP/curl.v"
 check "keep-alive: curl reused the connection" grep -qi 're-using existing connection\|reusing existing connection' "$TMP/curl.v"
 # Nagle's algorithm against the client's delayed ACK would add 40 ms to every
-# keep-alive reply: 20 GETs of 100 kB must take well under 20 x 40 ms.
+# keep-alive reply: none of 20 GETs of 100 kB may take 35 ms or more.
 out=$($PROBE keepalive "$P" "$A" 20)
-check_match "keep-alive: 20 GETs without 40 ms stalls ($out)" 'total_ms ([0-9]|[0-9][0-9]|[1-3][0-9][0-9]) ' "$out"
+check_match "keep-alive: 20 GETs without 40 ms stalls ($out)" 'max_ms ([0-9]|[12][0-9]|3[0-4])$' "$out"
 G=$(mkblock "$TMP/g" 3000)
 check_eq "a client signing from the documented formula (Python hmac)" "put 201 get 200 same True" \
 	"$($PROBE put "$P" "$KEY" "$TMP/g")"
