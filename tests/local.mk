@@ -29,6 +29,7 @@ LIB_UNIT_TESTS += tests/unit/check_wire
 LIB_UNIT_TESTS += tests/unit/check_tsig
 LIB_UNIT_TESTS += tests/unit/check_metrics
 LIB_UNIT_TESTS += tests/unit/check_httpd
+LIB_UNIT_TESTS += tests/unit/check_blockauth
 
 MDS_UNIT_TESTS =
 MDS_UNIT_TESTS += tests/unit/check_zone
@@ -38,8 +39,14 @@ MDS_UNIT_TESTS += tests/unit/check_query
 MDS_UNIT_TESTS += tests/unit/check_xfr
 MDS_UNIT_TESTS += tests/unit/check_notify
 
-UNIT_TESTS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS)
-check_PROGRAMS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS)
+BLOCKD_UNIT_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/blockd
+BLOCKD_UNIT_LDADD = $(BLOCKD_LIBS) $(CHECK_LIBS)
+BLOCKD_UNIT_TESTS =
+BLOCKD_UNIT_TESTS += tests/unit/check_blockstore
+BLOCKD_UNIT_TESTS += tests/unit/check_blockapi
+
+UNIT_TESTS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS) $(BLOCKD_UNIT_TESTS)
+check_PROGRAMS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS) $(BLOCKD_UNIT_TESTS)
 
 tests_unit_check_hash_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_hash_LDADD = $(UNIT_LDADD)
@@ -65,6 +72,13 @@ tests_unit_check_metrics_LDADD = $(UNIT_LDADD)
 tests_unit_check_metrics_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 tests_unit_check_httpd_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_httpd_LDADD = $(UNIT_LDADD) -lpthread
+tests_unit_check_blockauth_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_blockauth_LDADD = $(UNIT_LDADD)
+
+tests_unit_check_blockstore_CFLAGS = $(BLOCKD_UNIT_CFLAGS)
+tests_unit_check_blockstore_LDADD = $(BLOCKD_UNIT_LDADD)
+tests_unit_check_blockapi_CFLAGS = $(BLOCKD_UNIT_CFLAGS)
+tests_unit_check_blockapi_LDADD = $(BLOCKD_UNIT_LDADD)
 
 tests_unit_check_zone_CFLAGS = $(MDS_UNIT_CFLAGS)
 tests_unit_check_zone_LDADD = $(MDS_UNIT_LDADD)
@@ -90,6 +104,8 @@ INTEGRATION_TESTS += tests/integration/mds-query.sh
 INTEGRATION_TESTS += tests/integration/mds-cluster.sh
 INTEGRATION_TESTS += tests/integration/mds-xfr.sh
 
+INTEGRATION_TESTS += tests/integration/blockd.sh
+
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh
 check_PROGRAMS += tests/tsig_echo
@@ -98,10 +114,15 @@ tests_tsig_echo_LDADD = $(DNSFS_LIBS)
 check_PROGRAMS += tests/httpd_demo
 tests_httpd_demo_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_httpd_demo_LDADD = $(DNSFS_LIBS)
+# blocksign: prints the Authorization header of a block request for blockd.sh
+check_PROGRAMS += tests/blocksign
+tests_blocksign_LDADD = $(DNSFS_LIBS)
 
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/promtext-check.awk tests/integration/dnsprobe.py zones/example.zone
 EXTRA_DIST += zones/knot-secondary.conf zones/nsd-secondary.conf
+
+EXTRA_DIST += tests/integration/blockprobe.py
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 include tests/fuzz/local.mk
