@@ -81,6 +81,7 @@ INTEGRATION_TESTS += tests/integration/configure-deps.sh
 INTEGRATION_TESTS += tests/integration/tsig-interop.sh
 INTEGRATION_TESTS += tests/integration/httpd.sh
 INTEGRATION_TESTS += tests/integration/mds-query.sh
+INTEGRATION_TESTS += tests/integration/mds-metrics.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh
