@@ -198,3 +198,36 @@ void log_msg(int level, const char *fmt, ...)
 	log_vmsg(level, fmt, ap);
 	va_end(ap);
 }
+
+/* ---------------------------------------------------------- rate limits -- */
+
+int log_limit_pass_at(struct log_limit *l, int level, int64_t now_s)
+{
+	unsigned burst = l->burst > 0 ? l->burst : LOG_LIMIT_DEFAULT;
+
+	if (!level_valid(level) || !log_enabled(level))
+		return 0;
+	if (now_s != l->second) {
+		l->second = now_s;
+		l->used = 0;
+	}
+	if (l->used >= burst) {
+		l->suppressed++;
+		return 0;
+	}
+	l->used++;
+	if (l->suppressed > 0) {
+		log_msg(level, "(%llu similar messages suppressed: more than %u a second)",
+			(unsigned long long)l->suppressed, burst);
+		l->suppressed = 0;
+	}
+	return 1;
+}
+
+int log_limit_pass(struct log_limit *l, int level)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return log_limit_pass_at(l, level, (int64_t)ts.tv_sec);
+}

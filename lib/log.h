@@ -5,6 +5,7 @@
 #define DNSFS_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 /* Levels, most severe first; a message is written if its level <= the
  * logger's. Not LOG_ERR etc.: <syslog.h> owns those names. */
@@ -54,5 +55,33 @@ void log_vmsg(int level, const char *fmt, va_list ap)
 #define log_notice(...) log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
 #define log_info(...)   log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_debug(...)  log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+/* ---- rate-limited lines ------------------------------------------------ */
+
+/* For lines a peer can cause at will, one per request (a refused UPDATE, a
+ * bad signature): at most burst of them pass per second of the monotonic
+ * clock, the others are only counted, and the next line that passes is
+ * preceded by one at the same level saying how many were suppressed. Lines
+ * of a level that is not enabled are neither written nor counted. A struct
+ * log_limit starts zeroed and belongs to one thread (the event loop's). */
+#define LOG_LIMIT_DEFAULT 10
+
+struct log_limit {
+	unsigned burst;                 /* lines per second; 0: LOG_LIMIT_DEFAULT */
+	int64_t second;                 /* the second being counted (monotonic) */
+	unsigned used;                  /* lines passed in that second */
+	uint64_t suppressed;            /* lines dropped since the last report */
+};
+
+/* 1 if a line of level may be written now (after writing the report of
+ * suppressed lines, if any), 0 if it is to be dropped. */
+int log_limit_pass(struct log_limit *l, int level);
+/* The same at a given second of a monotonic clock (tests). */
+int log_limit_pass_at(struct log_limit *l, int level, int64_t now_s);
+
+#define log_limited(l, level, ...) do {                                 \
+		if (log_limit_pass((l), (level)))                       \
+			log_msg((level), __VA_ARGS__);                  \
+	} while (0)
 
 #endif

@@ -28,6 +28,8 @@ static void usage(FILE *f)
 		"      --keyfile PATH    BIND key file of TSIG keys for UPDATE, repeatable\n"
 		"      --log-level LVL   error, warn, notice, info or debug\n"
 		"      --pidfile PATH    write the pid here (removed at exit)\n"
+		"      --metrics ADDR:PORT  serve Prometheus metrics at /metrics\n"
+		"                        (port 0: a free one, logged)\n"
 		"  -f, --foreground      do not detach from the terminal\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         print the version\n"
@@ -47,7 +49,7 @@ static int add(const char **list, size_t *n, const char *v, const char *what)
 int main(int argc, char **argv)
 {
 	enum { O_LISTEN = 256, O_STORE, O_ZONE, O_ZONE_FILE, O_KEYFILE, O_LOG_LEVEL,
-	       O_PIDFILE };
+	       O_PIDFILE, O_METRICS };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -57,6 +59,7 @@ int main(int argc, char **argv)
 		{ "keyfile", required_argument, NULL, O_KEYFILE },
 		{ "log-level", required_argument, NULL, O_LOG_LEVEL },
 		{ "pidfile", required_argument, NULL, O_PIDFILE },
+		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -103,6 +106,7 @@ int main(int argc, char **argv)
 		case O_STORE: o.store = optarg; break;
 		case O_LOG_LEVEL: o.log_level = optarg; break;
 		case O_PIDFILE: o.pidfile = optarg; break;
+		case O_METRICS: o.metrics = optarg; break;
 		default:
 			usage(stderr);
 			return 2;

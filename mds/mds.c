@@ -15,6 +15,7 @@
 #include "journal.h"
 #include "log.h"
 #include "mds.h"
+#include "mstats.h"
 #include "notify.h"
 #include "proc.h"
 #include "query.h"
@@ -32,7 +33,8 @@ static const char *const mds_keys[] = {
 	"listen", "store", "zone", "keyfile", "log_level", "log_syslog", "pidfile",
 	"identity", "version", "place_replicas", "tcp_max_connections",
 	"tcp_idle_timeout", "update_max_rrset_rrs", "update_max_rrset_bytes",
-	"update_max_changes", "journal_max", "shutdown_timeout", "xfr_key", "notify", NULL,
+	"update_max_changes", "journal_max", "shutdown_timeout", "xfr_key", "notify",
+	"metrics", "udp_rcvbuf", "udp_sndbuf", NULL,
 };
 
 struct mds {
@@ -46,6 +48,7 @@ struct mds {
 	struct xfr_ctx *xfr;            /* zone transfers out */
 	struct notify *notify;          /* NOTIFY to the `notify` secondaries */
 	struct server *server;
+	struct mstats *mstats;          /* /metrics; NULL when off */
 	struct event *sig[3];           /* TERM, INT, HUP */
 	struct event *drain;            /* shutdown: waits for pending commits */
 	int64_t deadline_ms;            /* shutdown gives up then */
@@ -450,12 +453,14 @@ static int mds_server(struct mds *m, struct err *e)
 {
 	struct server_options so = {0};
 	const char **listen;
-	uint64_t conns, idle;
+	uint64_t conns, idle, rcvbuf, sndbuf;
 	char addr[80];
 	int rc;
 
 	if (config_get_u64(m->conf, "tcp_max_connections", 512, 1, 1000000, &conns, e) < 0 ||
-	    config_get_duration(m->conf, "tcp_idle_timeout", 10000, 100, 3600000, &idle, e) < 0)
+	    config_get_duration(m->conf, "tcp_idle_timeout", 10000, 100, 3600000, &idle, e) < 0 ||
+	    config_get_size(m->conf, "udp_rcvbuf", 4 << 20, 4096, 1 << 30, &rcvbuf, e) < 0 ||
+	    config_get_size(m->conf, "udp_sndbuf", 1 << 20, 4096, 1 << 30, &sndbuf, e) < 0)
 		return -EINVAL;
 	if (mds_list(m, m->o.listen, m->o.nlisten, "listen", &listen, &so.nlisten) < 0)
 		return err_set(e, -ENOMEM, "out of memory");
@@ -464,6 +469,8 @@ static int mds_server(struct mds *m, struct err *e)
 	so.listen = listen;
 	so.max_conns = (unsigned)conns;
 	so.idle_ms = (unsigned)idle;
+	so.udp_rcvbuf = (size_t)rcvbuf;
+	so.udp_sndbuf = (size_t)sndbuf;
 	m->server = server_new(&so, e);
 	free(listen);
 	if (m->server == NULL)
@@ -471,6 +478,30 @@ static int mds_server(struct mds *m, struct err *e)
 	for (size_t i = 0; (rc = server_addr(m->server, i, addr, sizeof(addr))) != -ENOENT; i++)
 		if (rc == 0)
 			log_notice("listening on %s (udp, tcp)", addr);
+	return 0;
+}
+
+/* metrics = ADDR:PORT: Prometheus /metrics on the same loop (off if unset). */
+static int mds_metrics(struct mds *m, struct err *e)
+{
+	struct mstats_options mo = {0};
+	const char *addr = mds_str(m, m->o.metrics, "metrics", NULL);
+	int host_len;
+
+	if (addr == NULL || *addr == '\0')
+		return 0;
+	mo.base = m->base;
+	mo.listen = addr;
+	mo.qctx = m->qctx;
+	mo.server = m->server;
+	mo.store = m->store;
+	mo.zones = &m->zones;
+	if ((m->mstats = mstats_new(&mo, e)) == NULL)
+		return e->code;
+	/* addr with the port actually bound (it may have been 0) */
+	host_len = strrchr(addr, ':') != NULL ? (int)(strrchr(addr, ':') - addr) : 0;
+	log_notice("metrics on http://%.*s:%d/metrics", host_len > 0 ? host_len : 7,
+		   host_len > 0 ? addr : "0.0.0.0", mstats_port(m->mstats));
 	return 0;
 }
 
@@ -530,7 +561,7 @@ struct mds *mds_new(const struct mds_options *o, struct err *e)
 	mds_check_refs(m);
 	if (mds_load_journals(m, e) < 0)
 		goto fail;
-	if (mds_server(m, e) < 0 || mds_signals(m, e) < 0)
+	if (mds_server(m, e) < 0 || mds_metrics(m, e) < 0 || mds_signals(m, e) < 0)
 		goto fail;
 	pidfile = mds_str(m, o->pidfile, "pidfile", NULL);
 	if (pidfile != NULL) {
@@ -574,8 +605,10 @@ void mds_free(struct mds *m)
 {
 	if (m == NULL)
 		return;
-	/* Sockets first (deferred answers are detached), then the store: its
-	 * last callbacks still find the query context and the zones. */
+	/* Metrics first (they observe the rest), then the sockets (deferred
+	 * answers are detached), then the store: its last callbacks still find
+	 * the query context and the zones. */
+	mstats_free(m->mstats);
 	server_free(m->server);
 	store_free(m->store);
 	query_ctx_free(m->qctx);
@@ -606,4 +639,9 @@ struct event_base *mds_base(const struct mds *m)
 int mds_listen_addr(const struct mds *m, size_t i, char *buf, size_t len)
 {
 	return server_addr(m->server, i, buf, len);
+}
+
+int mds_metrics_port(const struct mds *m)
+{
+	return m->mstats != NULL ? mstats_port(m->mstats) : -ENOENT;
 }

@@ -35,6 +35,7 @@ struct mds_options {
 	size_t nkeyfiles;
 	const char *log_level;          /* --log-level */
 	const char *pidfile;            /* --pidfile */
+	const char *metrics;            /* --metrics ADDR:PORT (Prometheus /metrics) */
 	int log_syslog;                 /* 1 syslog, 0 stderr, -1: as configured */
 };
 
@@ -56,5 +57,7 @@ void mds_free(struct mds *m);
 struct event_base *mds_base(const struct mds *m);
 /* Listen address i as "ADDR:PORT" with the port actually bound. */
 int mds_listen_addr(const struct mds *m, size_t i, char *buf, size_t len);
+/* The port /metrics is served on, or -ENOENT if metrics are off. */
+int mds_metrics_port(const struct mds *m);
 
 #endif

@@ -44,6 +44,9 @@ struct query_ctx {
 	unsigned depth;                 /* query_process calls on the stack */
 	struct query *done_head;        /* answered while depth > 0: on_done pending */
 	struct query *done_tail;
+	query_observer_fn observer;     /* sees every finished response, or NULL */
+	void *observer_arg;
+	struct log_limit loglimit;      /* lines a peer can cause, one per request */
 };
 
 /* ======================================================================
@@ -188,6 +191,12 @@ void query_ctx_set_keys(struct query_ctx *c, const struct tsig_keyring *keys)
 const struct query_stats *query_ctx_stats(const struct query_ctx *c)
 {
 	return &c->stats;
+}
+
+void query_ctx_set_observer(struct query_ctx *c, query_observer_fn fn, void *arg)
+{
+	c->observer = fn;
+	c->observer_arg = fn != NULL ? arg : NULL;
 }
 
 size_t query_ctx_pending(const struct query_ctx *c)
@@ -382,12 +391,16 @@ static enum query_result query_finish(struct query *q)
 		struct err e = {0};
 
 		if (tsig_sign(&q->tsig, &q->w, query_now(c), &e) < 0) {
-			log_warn("query: cannot sign the response to id %u: %s", q->hdr.id, e.msg);
+			log_limited(&c->loglimit, LOG_LEVEL_WARN,
+				    "query: cannot sign the response to id %u: %s", q->hdr.id,
+				    e.msg);
 			goto drop;
 		}
 	}
 	q->resp_len = q->w.pos;
 	c->stats.rcode[q->rcode & 0xf]++;
+	if (c->observer != NULL)
+		c->observer(c->observer_arg, q);
 	return QUERY_RESPOND;
 drop:
 	q->resp_len = 0;
@@ -1013,15 +1026,16 @@ static enum query_result query_update(struct query *q, const uint8_t *msg, size_
 	int rc;
 
 	if (!q->tsig_signed) {
-		log_info("update refused: not signed (TSIG required)");
+		log_limited(&c->loglimit, LOG_LEVEL_INFO,
+			    "update refused: not signed (TSIG required)");
 		return query_reply(q, WIRE_RC_REFUSED);
 	}
 	if (c->o.store == NULL)
 		return query_reply(q, WIRE_RC_REFUSED);
 	rc = update_process(c->o.zones, msg, len, tsig_off, &c->o.limits, &z, &q->txn, &e);
 	if (rc != WIRE_RC_NOERROR) {
-		log_info("update of %s refused: %s: %s", z != NULL ? z->origin : "?",
-			 wire_rcode_name(rc), e.msg);
+		log_limited(&c->loglimit, LOG_LEVEL_INFO, "update of %s refused: %s: %s",
+			    z != NULL ? z->origin : "?", wire_rcode_name(rc), e.msg);
 		return query_reply(q, rc);
 	}
 	if (q->txn.n == 0) {
@@ -1071,6 +1085,16 @@ static enum query_result query_update(struct query *q, const uint8_t *msg, size_
 	if (q->done_early)
 		return q->resp_len > 0 ? QUERY_RESPOND : QUERY_DROP;
 	return QUERY_DEFERRED;
+}
+
+enum query_update_result query_update_result(const struct query *q)
+{
+	if (WIRE_OPCODE(q->hdr.flags) != WIRE_OP_UPDATE)
+		return QUERY_UPDATE_NONE;
+	/* uzone is set once an update went to the store (query_update). */
+	if (q->uzone != NULL)
+		return q->rcode == WIRE_RC_NOERROR ? QUERY_UPDATE_APPLIED : QUERY_UPDATE_FAILED;
+	return q->rcode == WIRE_RC_NOERROR ? QUERY_UPDATE_NOOP : QUERY_UPDATE_REFUSED;
 }
 
 /* ======================================================================
@@ -1126,7 +1150,8 @@ static int query_verify(struct query *q, const uint8_t *msg, size_t len)
 	}
 	if (rc == 0)
 		return 0;
-	log_info("request id %u: TSIG rejected: %s", q->hdr.id, e.msg);
+	log_limited(&q->ctx->loglimit, LOG_LEVEL_INFO, "request id %u: TSIG rejected: %s",
+		    q->hdr.id, e.msg);
 	if (rc == -EBADMSG) {
 		q->tsig_signed = 0;
 		return WIRE_RC_FORMERR;

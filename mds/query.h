@@ -25,6 +25,8 @@ struct query_ctx;
 struct xfr;
 struct xfr_ctx;
 
+struct query;
+
 enum query_transport { QUERY_UDP, QUERY_TCP };
 
 /* What query_process decided. */
@@ -72,6 +74,21 @@ struct query_stats {
 	uint64_t update_failed;         /* UPDATEs whose store commit failed */
 };
 
+/* What the response to an UPDATE says happened (query_update_result). */
+enum query_update_result {
+	QUERY_UPDATE_NONE = 0,          /* not an UPDATE */
+	QUERY_UPDATE_APPLIED,           /* durable, answered NOERROR */
+	QUERY_UPDATE_NOOP,              /* nothing to change, answered NOERROR at once */
+	QUERY_UPDATE_REFUSED,           /* not applied: unsigned, bad TSIG, prerequisite,
+					 * malformed, ... (the response's rcode says which) */
+	QUERY_UPDATE_FAILED,            /* applied in memory, not made durable: SERVFAIL */
+};
+
+/* Sees every response as it is finished (signed, resp_len > 0), deferred
+ * UPDATE answers when the store has answered; for metrics. It must not keep
+ * q nor call back into the query path. */
+typedef void (*query_observer_fn)(void *arg, const struct query *q);
+
 /* NULL with e set on bad options or out of memory. Scans every zone once
  * (for delegations); call query_ctx_zones_changed after adding zones. */
 struct query_ctx *query_ctx_new(const struct query_options *o, struct err *e);
@@ -83,6 +100,8 @@ void query_ctx_free(struct query_ctx *c);
 void query_ctx_set_keys(struct query_ctx *c, const struct tsig_keyring *keys);
 int query_ctx_zones_changed(struct query_ctx *c, struct err *e);
 const struct query_stats *query_ctx_stats(const struct query_ctx *c);
+/* Install (or with fn NULL remove) the response observer. */
+void query_ctx_set_observer(struct query_ctx *c, query_observer_fn fn, void *arg);
 /* Deferred updates still waiting for their store commit. */
 size_t query_ctx_pending(const struct query_ctx *c);
 /* The block reference counts of zone z, kept by the update path (rebuilt
@@ -177,6 +196,9 @@ void query_free(struct query *q);
  * the caller's receive buffer is free when it does. If the caller goes away
  * first it sets q->owner = NULL, and q is freed instead of handed back. */
 enum query_result query_process(struct query *q, const uint8_t *msg, size_t len);
+
+/* For an observer: the outcome of the UPDATE q answers. */
+enum query_update_result query_update_result(const struct query *q);
 
 /* Scratch memory for this request (16-byte aligned); NULL when the arena is
  * used up. Reset by every query_process. */

@@ -5,7 +5,9 @@
  * (owner = NULL) when it goes away first. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +23,16 @@
 #include "log.h"
 #include "server.h"
 
-#define SERVER_UDP_BATCH 64             /* datagrams read per readiness event */
+#define SERVER_UDP_BATCH 32             /* datagrams per recvmmsg/sendmmsg */
+#define SERVER_UDP_ROUNDS 4             /* batches read per readiness event, so that
+					 * TCP and the store get their turn */
+#define SERVER_UDP_SLOT (WIRE_TCP_MAX + 1) /* any datagram fits a receive slot */
 #define SERVER_SPARE_QUERIES 16         /* idle query objects kept for reuse */
 #define SERVER_TCP_BACKLOG 128
+#define SERVER_UDP_RCVBUF (4u << 20)    /* default udp_rcvbuf */
+#define SERVER_UDP_SNDBUF (1u << 20)    /* default udp_sndbuf */
+#define SERVER_SEND_TRIES 3             /* send attempts for one UDP answer */
+#define SERVER_SEND_WAIT_MS 10          /* wait for buffer room between them */
 
 struct server_listener {
 	struct server *s;
@@ -51,6 +60,19 @@ struct server_conn {
 	struct server_conn *prev;
 };
 
+/* One round of UDP: datagrams received together, answers sent together.
+ * An answer is copied out of its query object (UDP answers are small), so one
+ * query object serves the whole batch. */
+struct server_udp_batch {
+	struct mmsghdr in[SERVER_UDP_BATCH];
+	struct iovec in_iov[SERVER_UDP_BATCH];
+	struct sockaddr_storage peer[SERVER_UDP_BATCH];
+	uint8_t *in_buf;                /* SERVER_UDP_BATCH x SERVER_UDP_SLOT bytes, malloc'd */
+	struct mmsghdr out[SERVER_UDP_BATCH];
+	struct iovec out_iov[SERVER_UDP_BATCH];
+	uint8_t out_buf[SERVER_UDP_BATCH][WIRE_UDP_MAX];
+};
+
 struct server {
 	struct server_options o;        /* defaults filled in */
 	struct server_listener *ls;
@@ -59,6 +81,8 @@ struct server {
 	struct query *spare;            /* idle query objects (linked by owner_next) */
 	unsigned nspare;
 	struct server_stats stats;
+	struct log_limit loglimit;      /* send errors: one line per answer at most */
+	struct server_udp_batch *udp;   /* buffers of server_udp_read */
 	uint8_t buf[WIRE_TCP_MAX + 1];  /* the message being handled (one at a time) */
 };
 
@@ -133,11 +157,38 @@ static void server_list_detach(struct query **head)
  * UDP
  * ====================================================================== */
 
+/* After a send failed with err: wait briefly for room in a full send buffer
+ * (EAGAIN, or ENOBUFS from a full device queue), as NSD does by blocking,
+ * rather than drop the answer and leave the client to its whole timeout.
+ * 0 to try again, -1 to give up. */
+static int server_udp_wait(struct server_listener *l, int err, int *tries)
+{
+	struct pollfd p = { .fd = l->udp_fd, .events = POLLOUT };
+
+	if (err != EAGAIN && err != EWOULDBLOCK && err != ENOBUFS)
+		return -1;
+	if (++*tries >= SERVER_SEND_TRIES)
+		return -1;
+	l->s->stats.udp_send_waits++;
+	poll(&p, 1, SERVER_SEND_WAIT_MS);
+	return 0;
+}
+
+/* Send one answer (deferred UPDATEs, and anything too big for a batch). */
 static void server_udp_send(struct server_listener *l, const struct query *q)
 {
-	if (sendto(l->udp_fd, q->resp, q->resp_len, 0, (const struct sockaddr *)&q->peer,
-		   q->peer_len) < 0)
+	int tries = 0, err;
+
+	while (sendto(l->udp_fd, q->resp, q->resp_len, 0, (const struct sockaddr *)&q->peer,
+		      q->peer_len) < 0) {
+		err = errno;
+		if (err == EINTR || server_udp_wait(l, err, &tries) == 0)
+			continue;
 		l->s->stats.udp_send_errors++;
+		log_limited(&l->s->loglimit, LOG_LEVEL_WARN,
+			    "server: udp answer to id %u lost: %s", q->hdr.id, strerror(err));
+		return;
+	}
 }
 
 static void server_udp_done(struct query *q)
@@ -150,45 +201,124 @@ static void server_udp_done(struct query *q)
 	server_query_put(l->s, q);
 }
 
+/* Send the batch's n answers. One a kernel refuses for good (no route, a
+ * firewall) is counted and skipped, the others still go. */
+static void server_udp_flush(struct server_listener *l, unsigned n)
+{
+	struct server *s = l->s;
+	struct server_udp_batch *b = s->udp;
+	unsigned off = 0;
+	int tries = 0;
+
+	while (off < n) {
+		int r = sendmmsg(l->udp_fd, b->out + off, n - off, 0), err;
+
+		if (r > 0) {
+			off += (unsigned)r;
+			tries = 0;
+			continue;
+		}
+		err = r < 0 ? errno : EIO;
+		if (err == EINTR)
+			continue;
+		if (server_udp_wait(l, err, &tries) == 0)
+			continue;
+		s->stats.udp_send_errors++;
+		log_limited(&s->loglimit, LOG_LEVEL_WARN, "server: udp answer lost: %s",
+			    strerror(err));
+		off++;
+		tries = 0;
+	}
+}
+
 static void server_udp_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct server_listener *l = arg;
 	struct server *s = l->s;
+	struct server_udp_batch *b = s->udp;
 	struct query *q = NULL;
 
 	(void)what;
-	for (int i = 0; i < SERVER_UDP_BATCH; i++) {
-		ssize_t n;
+	for (int round = 0; round < SERVER_UDP_ROUNDS; round++) {
+		unsigned nout = 0;
+		int n;
 
-		if (q == NULL && (q = server_query_get(s)) == NULL)
-			return;
-		q->peer_len = sizeof(q->peer);
-		n = recvfrom(fd, s->buf, sizeof(s->buf), 0, (struct sockaddr *)&q->peer,
-			     &q->peer_len);
+		for (unsigned i = 0; i < SERVER_UDP_BATCH; i++)
+			b->in[i].msg_hdr.msg_namelen = sizeof(b->peer[i]);
+		n = recvmmsg(fd, b->in, SERVER_UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("server: udp receive: %s", strerror(errno));
 			break;
 		}
-		s->stats.udp_in++;
-		q->transport = QUERY_UDP;
-		q->owner = l;
-		q->on_done = server_udp_done;
-		switch (query_process(q, s->buf, (size_t)n)) {
-		case QUERY_RESPOND:
-		case QUERY_STREAM:      /* never over UDP; its first message is all */
-			server_udp_send(l, q);
-			break;
-		case QUERY_DROP:
-			break;
-		case QUERY_DEFERRED:
-			server_list_add(&l->deferred, q);
-			q = NULL;       /* the store has it now */
-			break;
+		for (int i = 0; i < n; i++) {
+			struct msghdr *h = &b->in[i].msg_hdr;
+
+			if (q == NULL && (q = server_query_get(s)) == NULL)
+				break;
+			s->stats.udp_in++;
+			q->peer_len = h->msg_namelen <= sizeof(q->peer) ? h->msg_namelen
+									: sizeof(q->peer);
+			memcpy(&q->peer, &b->peer[i], q->peer_len);
+			q->transport = QUERY_UDP;
+			q->owner = l;
+			q->on_done = server_udp_done;
+			switch (query_process(q, b->in_iov[i].iov_base, b->in[i].msg_len)) {
+			case QUERY_RESPOND:
+			case QUERY_STREAM:      /* never over UDP; its first message is all */
+				if (q->resp_len > sizeof(b->out_buf[0])) {
+					server_udp_send(l, q);  /* UDP answers fit; just in case */
+					break;
+				}
+				memcpy(b->out_buf[nout], q->resp, q->resp_len);
+				b->out_iov[nout].iov_len = q->resp_len;
+				b->out[nout].msg_hdr.msg_name = &b->peer[i];
+				b->out[nout].msg_hdr.msg_namelen = q->peer_len;
+				nout++;
+				break;
+			case QUERY_DROP:
+				break;
+			case QUERY_DEFERRED:
+				server_list_add(&l->deferred, q);
+				q = NULL;       /* the store has it now */
+				break;
+			}
 		}
+		server_udp_flush(l, nout);
+		if (n < SERVER_UDP_BATCH || l->udp_fd < 0)
+			break;          /* drained */
 	}
 	if (q != NULL)
 		server_query_put(s, q);
+}
+
+static int server_udp_batch_new(struct server *s)
+{
+	struct server_udp_batch *b = calloc(1, sizeof(*b));
+
+	if (b == NULL || (b->in_buf = malloc((size_t)SERVER_UDP_BATCH * SERVER_UDP_SLOT)) == NULL) {
+		free(b);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < SERVER_UDP_BATCH; i++) {
+		b->in_iov[i].iov_base = b->in_buf + (size_t)i * SERVER_UDP_SLOT;
+		b->in_iov[i].iov_len = SERVER_UDP_SLOT;
+		b->in[i].msg_hdr.msg_name = &b->peer[i];
+		b->in[i].msg_hdr.msg_iov = &b->in_iov[i];
+		b->in[i].msg_hdr.msg_iovlen = 1;
+		b->out_iov[i].iov_base = b->out_buf[i];
+		b->out[i].msg_hdr.msg_iov = &b->out_iov[i];
+		b->out[i].msg_hdr.msg_iovlen = 1;
+	}
+	s->udp = b;
+	return 0;
+}
+
+static void server_udp_batch_free(struct server_udp_batch *b)
+{
+	if (b != NULL)
+		free(b->in_buf);
+	free(b);
 }
 
 /* ======================================================================
@@ -498,6 +628,22 @@ static void server_addr_set_port(struct sockaddr_storage *a, int port)
 		((struct sockaddr_in *)a)->sin_port = htons((uint16_t)port);
 }
 
+/* Ask for a socket buffer of want bytes: SO_RCVBUFFORCE/SO_SNDBUFFORCE
+ * first (root or CAP_NET_ADMIN may pass net.core.rmem_max/wmem_max, as NSD
+ * does), else the plain option, which the kernel caps at that maximum.
+ * Returns the size granted (Linux reports twice the request: its overhead). */
+static size_t server_sockbuf(evutil_socket_t fd, int opt, int force_opt, size_t want)
+{
+	int v = want > INT_MAX / 2 ? INT_MAX / 2 : (int)want, got = 0;
+	socklen_t len = sizeof(got);
+
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
+	if (getsockopt(fd, SOL_SOCKET, opt, &got, &len) < 0 || got < 0)
+		return 0;
+	return (size_t)got;
+}
+
 static evutil_socket_t server_socket(const struct server_listener *l, int type,
 				     struct err *e)
 {
@@ -510,8 +656,16 @@ static evutil_socket_t server_socket(const struct server_listener *l, int type,
 	}
 	if (l->addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (type == SOCK_STREAM)
+	if (type == SOCK_STREAM) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	} else {
+		struct server *s = l->s;
+
+		s->stats.udp_rcvbuf = server_sockbuf(fd, SO_RCVBUF, SO_RCVBUFFORCE,
+						     s->o.udp_rcvbuf);
+		s->stats.udp_sndbuf = server_sockbuf(fd, SO_SNDBUF, SO_SNDBUFFORCE,
+						     s->o.udp_sndbuf);
+	}
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0 ||
 	    (type == SOCK_STREAM && listen(fd, SERVER_TCP_BACKLOG) < 0)) {
 		err_set(e, -errno, "%s: %s", type == SOCK_STREAM ? "tcp" : "udp",
@@ -624,11 +778,30 @@ struct server *server_new(const struct server_options *o, struct err *e)
 		s->o.conn_out_max = 256 * 1024;
 	if (s->o.conn_deferred_max == 0)
 		s->o.conn_deferred_max = 64;
+	if (s->o.udp_rcvbuf == 0)
+		s->o.udp_rcvbuf = SERVER_UDP_RCVBUF;
+	if (s->o.udp_sndbuf == 0)
+		s->o.udp_sndbuf = SERVER_UDP_SNDBUF;
+	if (server_udp_batch_new(s) < 0) {
+		err_set(e, -ENOMEM, "server: out of memory");
+		goto fail;
+	}
 	for (size_t i = 0; i < n; i++, s->nls++)
 		if (server_listen_one(s, &s->ls[i], listen[i], e) < 0) {
 			server_listener_close(&s->ls[i]);
 			goto fail;
 		}
+	/* The kernel reports twice what it grants (bookkeeping included). */
+	if (s->stats.udp_rcvbuf / 2 < s->o.udp_rcvbuf ||
+	    s->stats.udp_sndbuf / 2 < s->o.udp_sndbuf)
+		log_notice("server: UDP socket buffers are %zu (receive) and %zu (send) bytes, "
+			   "less than the %zu and %zu asked for: raise net.core.rmem_max and "
+			   "wmem_max, or run with CAP_NET_ADMIN, or bursts of queries may be "
+			   "dropped", s->stats.udp_rcvbuf / 2, s->stats.udp_sndbuf / 2,
+			   s->o.udp_rcvbuf, s->o.udp_sndbuf);
+	else
+		log_debug("server: UDP socket buffers: %zu bytes receive, %zu send (as the "
+			  "kernel counts them)", s->stats.udp_rcvbuf, s->stats.udp_sndbuf);
 	return s;
 fail:
 	server_free(s);
@@ -671,6 +844,7 @@ void server_free(struct server *s)
 		s->spare = q->owner_next;
 		query_free(q);
 	}
+	server_udp_batch_free(s->udp);
 	free(s->ls);
 	free(s);
 }

@@ -30,16 +30,25 @@ struct server_options {
 					 * reading until its peer catches up (0: 256 KiB) */
 	unsigned conn_deferred_max;     /* updates of one connection waiting for the
 					 * store before it stops reading (0: 64) */
+	size_t udp_rcvbuf;              /* UDP socket receive buffer, bytes (0: 4 MiB):
+					 * room for the queries that arrive while the
+					 * loop is busy, or descheduled; the kernel drops
+					 * what does not fit */
+	size_t udp_sndbuf;              /* UDP socket send buffer, bytes (0: 1 MiB) */
 };
 
 struct server_stats {
 	uint64_t udp_in;                /* datagrams received */
-	uint64_t udp_send_errors;       /* answers the kernel would not take */
+	uint64_t udp_send_errors;       /* answers the kernel would not take (lost) */
+	uint64_t udp_send_waits;        /* waits for room in a full send buffer */
 	uint64_t tcp_accepted;          /* connections accepted */
 	uint64_t tcp_refused;           /* closed at once: max_conns reached */
 	uint64_t tcp_idle_closed;       /* closed by the idle timeout */
 	uint64_t tcp_msgs;              /* messages received over TCP */
 	unsigned tcp_open;              /* connections open now */
+	size_t udp_rcvbuf;              /* receive buffer the kernel granted (it counts
+					 * its overhead: twice what was asked) */
+	size_t udp_sndbuf;              /* send buffer granted */
 };
 
 /* Bind every listen address and start serving on o->base. NULL with e set

@@ -535,6 +535,7 @@ struct commit {
 	struct cmdbuf cmds;             /* what goes inside MULTI/EXEC */
 	store_done_fn done;
 	void *arg;
+	double t0;                      /* monotonic seconds at store_commit */
 };
 
 struct typename {
@@ -564,6 +565,8 @@ struct store {
 	size_t nqueue;
 	struct commit *flight;          /* the group in flight (one at most) */
 	size_t nflight;
+	double flight_t0;               /* monotonic seconds when it was sent */
+	struct store_observer obs;      /* timings for metrics; zeroed: none */
 
 	int failed;                     /* fail-stop: no more commits */
 	int failrc;                     /* what pending commits get */
@@ -1598,6 +1601,13 @@ static int build_commit(struct store *s, const struct store_batch *bt, struct cm
 
 /* ---- commit groups ------------------------------------------------------ */
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static void free_commit(struct commit *c)
 {
@@ -1632,6 +1642,8 @@ static void report(struct store *s, struct commit *c, int rc, const char *msg)
 			s->stats.committed++;
 		else
 			s->stats.failed++;
+		if (s->obs.commit != NULL)
+			s->obs.commit(s->obs.arg, rc, now_s() - c->t0);
 		c->done(c->arg, rc, msg);
 		free_commit(c);
 	}
@@ -1672,6 +1684,8 @@ static void complete_group(struct store *s)
 {
 	struct commit *c = s->flight;
 
+	if (s->obs.exec != NULL)
+		s->obs.exec(s->obs.arg, s->nflight, now_s() - s->flight_t0);
 	s->flight = NULL;
 	s->nflight = 0;
 	s->entered++;
@@ -1804,6 +1818,7 @@ static void flush(struct store *s)
 	s->qtail = &s->queue;
 	s->nqueue = 0;
 	s->stats.groups++;
+	s->flight_t0 = now_s();
 	if (s->nflight > s->stats.max_group)
 		s->stats.max_group = s->nflight;
 	for (struct commit *c = s->flight; c != NULL; c = c->next)
@@ -1952,6 +1967,7 @@ int store_commit(struct store *s, const struct store_batch *b, store_done_fn don
 	}
 	c->done = done;
 	c->arg = arg;
+	c->t0 = now_s();
 	*s->qtail = c;
 	s->qtail = &c->next;
 	s->nqueue++;
@@ -1976,6 +1992,14 @@ const char *store_error(const struct store *s)
 void store_get_stats(const struct store *s, struct store_stats *st)
 {
 	*st = s->stats;
+}
+
+void store_set_observer(struct store *s, const struct store_observer *o)
+{
+	if (o != NULL)
+		s->obs = *o;
+	else
+		memset(&s->obs, 0, sizeof(s->obs));
 }
 
 int store_is_memory(const struct store *s)

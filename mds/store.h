@@ -144,4 +144,18 @@ struct store_stats {
 };
 void store_get_stats(const struct store *s, struct store_stats *st);
 
+/* Timings for metrics. commit runs for each commit just before its callback,
+ * with the seconds since its store_commit (waiting for a group included) and
+ * its rc; exec runs when a group has been confirmed durable, with the seconds
+ * from sending its MULTI to EXEC's reply (the memory store: until its timer
+ * ran) and the commits in it. Either may be NULL; neither may call
+ * into the store. */
+struct store_observer {
+	void (*commit)(void *arg, int rc, double seconds);
+	void (*exec)(void *arg, size_t ncommits, double seconds);
+	void *arg;
+};
+/* Install o (copied), or remove the observer with NULL. */
+void store_set_observer(struct store *s, const struct store_observer *o);
+
 #endif

@@ -106,6 +106,8 @@ INTEGRATION_TESTS += tests/integration/mds-xfr.sh
 
 INTEGRATION_TESTS += tests/integration/blockd.sh
 
+INTEGRATION_TESTS += tests/integration/mds-metrics.sh
+
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh
 check_PROGRAMS += tests/tsig_echo

@@ -265,6 +265,38 @@ def cmd_idle(port, secs):
     return True
 
 
+def cmd_unsigned(port, n="1", zone="dnsfs.test."):
+    """n unsigned UPDATEs over UDP, one after the other: each is REFUSED."""
+    codes = {}
+    for i in range(int(n)):
+        data = b"x"
+        rr = name("unsigned%d.%s" % (i, zone)) + struct.pack(">HHIH", 16, 1, 60, 2) + b"\x01" + data
+        msg = struct.pack(">HHHHHH", 6000 + i, 5 << 11, 1, 0, 1, 0) + name(zone) + \
+            struct.pack(">HH", 6, 1) + rr
+        m = udp(port, msg)
+        key = None if m is None else rcode(m)
+        codes[key] = codes.get(key, 0) + 1
+    print(" ".join("rcode %s x%d" % (k, v) for k, v in sorted(codes.items(), key=str)))
+    return True
+
+
+def cmd_response(port):
+    """A message with QR set (a response): the server must stay silent."""
+    m = udp(port, query(77, "dnsfs.test.", 6, flags=0x8000), timeout=0.5)
+    print("response: %s" % ("no answer" if m is None else "answered rcode %d" % rcode(m)))
+    return True
+
+
+def cmd_hold(port, secs):
+    """Keep one TCP connection open for secs seconds ("open" once it is)."""
+    import time
+    s = socket.create_connection((HOST, port), timeout=5)
+    print("open", flush=True)
+    time.sleep(float(secs))
+    s.close()
+    return True
+
+
 def main():
     if len(sys.argv) < 3:
         sys.stderr.write("usage: dnsprobe.py COMMAND PORT [ARGS] (commands: the cmd_ functions)\n")

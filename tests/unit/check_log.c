@@ -298,6 +298,47 @@ START_TEST(test_level_names)
 }
 END_TEST
 
+/* At most burst lines a second pass; the next one that passes is preceded
+ * by the count of the suppressed; levels not enabled are not counted. */
+START_TEST(test_limit)
+{
+	struct log_limit l = { .burst = 3 };
+	const char *out;
+	int passed = 0;
+
+	ck_assert_int_eq(log_init("lim", LOG_LEVEL_INFO, 0), 0);
+	capture_begin();
+	for (int i = 0; i < 10; i++)
+		if (log_limit_pass_at(&l, LOG_LEVEL_INFO, 100)) {
+			log_info("line %d", i);
+			passed++;
+		}
+	ck_assert_int_eq(passed, 3);
+	ck_assert_uint_eq(l.suppressed, 7);
+	/* debug is off: neither written nor counted */
+	ck_assert_int_eq(log_limit_pass_at(&l, LOG_LEVEL_DEBUG, 100), 0);
+	ck_assert_uint_eq(l.suppressed, 7);
+	/* a new second: the report, then the line */
+	ck_assert_int_eq(log_limit_pass_at(&l, LOG_LEVEL_INFO, 101), 1);
+	log_info("after");
+	ck_assert_uint_eq(l.suppressed, 0);
+	out = capture_end();
+	ck_assert_uint_eq(count_lines(out), 5);
+	assert_matches(out, " info: line 2$");
+	assert_matches(out, " info: \\(7 similar messages suppressed: more than 3 a second\\)$");
+	ck_assert_ptr_null(strstr(out, "line 3"));
+	ck_assert_ptr_nonnull(strstr(out, "suppressed: more than 3 a second)\n"));
+	ck_assert_ptr_nonnull(strstr(strstr(out, "suppressed"), "info: after"));
+	/* the macro, with the default burst and the real clock */
+	memset(&l, 0, sizeof(l));
+	capture_begin();
+	for (int i = 0; i < 5; i++)
+		log_limited(&l, LOG_LEVEL_INFO, "macro %d", i);
+	ck_assert_uint_eq(count_lines(capture_end()), 5);
+	log_close();
+}
+END_TEST
+
 static Suite *log_suite(void)
 {
 	Suite *s = suite_create("log");
@@ -313,6 +354,9 @@ static Suite *log_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("levels");
 	tcase_add_test(tc, test_level_names);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("limit");
+	tcase_add_test(tc, test_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

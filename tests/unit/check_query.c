@@ -774,6 +774,67 @@ START_TEST(test_update_detached)
 }
 END_TEST
 
+/* What the response observer saw. */
+struct seen {
+	int responses;
+	int result[QUERY_UPDATE_FAILED + 1];    /* by enum query_update_result */
+	int last_rcode;
+	int last_has_question;
+};
+
+static void observe(void *arg, const struct query *oq)
+{
+	struct seen *sn = arg;
+
+	ck_assert_uint_gt(oq->resp_len, 0);
+	sn->responses++;
+	sn->result[query_update_result(oq)]++;
+	sn->last_rcode = oq->rcode;
+	sn->last_has_question = oq->has_question;
+}
+
+START_TEST(test_observer)
+{
+	struct seen sn = {0};
+	struct resp *r;
+	size_t len;
+
+	query_ctx_set_observer(qc, observe, &sn);
+	r = ask(mkq("nope." APEX, WIRE_T_A));
+	ck_assert_int_eq(sn.responses, 1);
+	ck_assert_int_eq(sn.result[QUERY_UPDATE_NONE], 1);
+	ck_assert_int_eq(sn.last_rcode, WIRE_RC_NXDOMAIN);
+	/* an applied update is seen once, when the store has answered */
+	len = mkupdate("seen." APEX, "x", 1, 0);
+	if (query_process(q, pkt, len) == QUERY_DEFERRED) {
+		ck_assert_int_eq(sn.responses, 1);
+		for (int i = 0; i < 1000 && done_calls == 0; i++)
+			event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	}
+	ck_assert_int_eq(sn.responses, 2);
+	ck_assert_int_eq(sn.result[QUERY_UPDATE_APPLIED], 1);
+	r = ask_update(mkupdate("seen." APEX, "x", 1, 0));     /* again: nothing to do */
+	ck_assert_int_eq(rcode(r), WIRE_RC_NOERROR);
+	ck_assert_int_eq(sn.result[QUERY_UPDATE_NOOP], 1);
+	r = ask_update(mkupdate("unsigned." APEX, "x", 0, 0));
+	ck_assert_int_eq(rcode(r), WIRE_RC_REFUSED);
+	r = ask_update(mkupdate("badsig." APEX, "x", 1, 1));
+	ck_assert_int_eq(sn.last_rcode, WIRE_RC_NOTAUTH);
+	ck_assert_int_eq(sn.result[QUERY_UPDATE_REFUSED], 2);
+	ck_assert_int_eq(sn.result[QUERY_UPDATE_FAILED], 0);
+	ck_assert_int_eq(sn.responses, 5);
+	/* a response (QR set) gets no answer, so it is not seen */
+	len = mkq(APEX, WIRE_T_SOA);
+	pkt[2] |= 0x80;
+	ck_assert_int_eq(query_process(q, pkt, len), QUERY_DROP);
+	ck_assert_int_eq(sn.responses, 5);
+	/* removed: no more calls */
+	query_ctx_set_observer(qc, NULL, &sn);
+	ask(mkq(APEX, WIRE_T_SOA));
+	ck_assert_int_eq(sn.responses, 5);
+}
+END_TEST
+
 static Suite *query_suite(void)
 {
 	Suite *s = suite_create("query");
@@ -801,6 +862,7 @@ static Suite *query_suite(void)
 	tcase_add_test(tc, test_update_signed);
 	tcase_add_test(tc, test_update_refused);
 	tcase_add_test(tc, test_update_detached);
+	tcase_add_test(tc, test_observer);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1142,10 +1142,43 @@ START_TEST(test_commit_reload)
 }
 END_TEST
 
+/* What the store's observer saw. */
+struct timings {
+	long commits, failed, groups, grouped;
+	double max_commit_s, max_exec_s;
+	int negative;
+};
+
+static void time_commit(void *arg, int rc, double seconds)
+{
+	struct timings *t = arg;
+
+	if (rc == 0)
+		t->commits++;
+	else
+		t->failed++;
+	t->negative |= seconds < 0;
+	if (seconds > t->max_commit_s)
+		t->max_commit_s = seconds;
+}
+
+static void time_exec(void *arg, size_t ncommits, double seconds)
+{
+	struct timings *t = arg;
+
+	t->groups++;
+	t->grouped += (long)ncommits;
+	t->negative |= seconds < 0;
+	if (seconds > t->max_exec_s)
+		t->max_exec_s = seconds;
+}
+
 START_TEST(test_group_commit)
 {
 	struct mds m;
 	struct store_stats st;
+	struct timings tm = {0};
+	struct store_observer obs = { time_commit, time_exec, &tm };
 	char t[400];
 	long exec0, exec1;
 	const int n = 1000;
@@ -1154,6 +1187,7 @@ START_TEST(test_group_commit)
 	target_unix(t, sizeof(t));
 	mds_open(&m, t, 1);
 	ck_assert(loop_until(store_idle, m.s, 5000));
+	store_set_observer(m.s, &obs);
 	exec0 = redis_exec_calls();
 	/* a burst: every commit queued before the loop runs */
 	for (int i = 0; i < n; i++) {
@@ -1182,6 +1216,16 @@ START_TEST(test_group_commit)
 	ck_assert_int_eq(exec1 - exec0, (long)st.groups);
 	ck_assert_msg(st.groups * 10 <= (uint64_t)(2 * n), "%llu groups for %d commits",
 		      (unsigned long long)st.groups, 2 * n);
+	/* the observer saw every commit and every group, with sane times: a
+	 * commit waits at least as long as the longest round trip it joined */
+	ck_assert_int_eq(tm.commits, 2 * n);
+	ck_assert_int_eq(tm.failed, 0);
+	ck_assert_int_eq(tm.groups, (long)st.groups);
+	ck_assert_int_eq(tm.grouped, 2 * n);
+	ck_assert(!tm.negative);
+	ck_assert(tm.max_exec_s > 0 && tm.max_commit_s >= tm.max_exec_s);
+	ck_assert(tm.max_commit_s < 20);
+	store_set_observer(m.s, NULL);
 	fprintf(stderr, "# group commit: %d commits in %llu MULTI/EXEC (largest group %llu)\n",
 		2 * n, (unsigned long long)st.groups, (unsigned long long)st.max_group);
 	reload_compare(m.s, m.z);
