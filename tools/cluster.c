@@ -580,9 +580,10 @@ static int mds_write_conf(const struct cluster *c, const char *conf, const char 
 		     "zone = %s %s\n"
 		     "keyfile = \"%s\"\n"
 		     "pidfile = \"%s\"\n"
+		     "metrics = %s:%d\n"
 		     "log_level = info\n",
 		     c->dir, c->mds_addr, c->mds_port, c->redis_sock, c->zone, zonefile,
-		     c->tsig_keyfile, pidfile);
+		     c->tsig_keyfile, pidfile, c->mds_addr, c->mds_metrics_port);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return err_set(e, -ENAMETOOLONG, "%s: paths too long", conf);
 	return write_file(conf, text, (size_t)n, 0644, e);
@@ -631,7 +632,8 @@ static int mds_start(struct cluster *c, int idx, pid_t *pid, struct err *e)
 
 static void mds_describe(const struct cluster *c, int idx, FILE *out)
 {
-	fprintf(out, "  dns %s:%d  zone %s", c->mds_addr, c->mds_port, c->zone);
+	fprintf(out, "  dns %s:%d  zone %s  metrics http://%s:%d/metrics", c->mds_addr,
+		c->mds_port, c->zone, c->mds_addr, c->mds_metrics_port);
 }
 
 /* --------------------------------------------------------------- parts --- */
@@ -763,6 +765,12 @@ static int env_load(struct cluster *c, const struct env *env, struct err *e)
 		err_set(e, -EINVAL, "DNSFS_MDS_PORT is not a port");
 		goto bad;
 	}
+	/* Added after the first clusters were made: absent means "choose one". */
+	v = env_get(env, "DNSFS_MDS_METRICS_PORT");
+	if (v != NULL && parse_port(v, &c->mds_metrics_port) < 0) {
+		err_set(e, -EINVAL, "DNSFS_MDS_METRICS_PORT is not a port");
+		goto bad;
+	}
 	v = env_get(env, "DNSFS_BLOCKD_COUNT");
 	n = strtol(v, &end, 10);
 	if (end == v || *end != '\0' || n < 1 || n > CLUSTER_BLOCKD_MAX) {
@@ -821,6 +829,8 @@ static int env_save(const struct cluster *c, struct err *e)
 	SET("DNSFS_MDS_ADDR", c->mds_addr);
 	snprintf(val, sizeof(val), "%d", c->mds_port);
 	SET("DNSFS_MDS_PORT", val);
+	snprintf(val, sizeof(val), "%d", c->mds_metrics_port);
+	SET("DNSFS_MDS_METRICS_PORT", val);
 	SET("DNSFS_TSIG_KEYFILE", c->tsig_keyfile);
 	SET("DNSFS_TSIG_KEYNAME", CLUSTER_TSIG_KEYNAME);
 	snprintf(val, sizeof(val), "%d", c->nblockd);
@@ -876,7 +886,7 @@ static int bind_probe(int type, int port)
  * The probe sockets stay bound until all are chosen, so none repeats. */
 static int ports_alloc(int *ports, int n, struct err *e)
 {
-	int fds[2 * (CLUSTER_BLOCKD_MAX + 1)], nfds = 0, lo = 10000, hi = ephemeral_low() - 1, r = 0;
+	int fds[2 * (CLUSTER_BLOCKD_MAX + 2)], nfds = 0, lo = 10000, hi = ephemeral_low() - 1, r = 0;
 	uint32_t rnd[64];
 
 	if (hi - lo < 1000) {
@@ -1032,7 +1042,7 @@ static int cluster_load(struct cluster *c, struct err *e)
 static int cluster_settle(struct cluster *c, const struct cluster_opts *o, struct err *e)
 {
 	char zone[256];
-	int ports[CLUSTER_BLOCKD_MAX + 1], r;
+	int ports[CLUSTER_BLOCKD_MAX + 2], r;
 
 	if (o->zone != NULL) {
 		r = zone_normalize(zone, sizeof(zone), o->zone, e);
@@ -1048,6 +1058,21 @@ static int cluster_settle(struct cluster *c, const struct cluster_opts *o, struc
 			return err_set(e, -EINVAL, "the cluster in %s has %d block daemons; "
 				       "changing --blockd of an existing cluster is not supported",
 				       c->dir, c->nblockd);
+		/* A port the stopped parts own is free now: do not take it. */
+		for (int tries = 0; c->mds_metrics_port == 0 && tries < 16; tries++) {
+			int p, taken;
+
+			r = ports_alloc(&p, 1, e);
+			if (r < 0)
+				return r;
+			taken = p == c->mds_port;
+			for (int i = 0; i < c->nblockd; i++)
+				taken |= p == c->blockd_port[i];
+			if (!taken)
+				c->mds_metrics_port = p;
+		}
+		if (c->mds_metrics_port == 0)
+			return err_set(e, -EADDRINUSE, "no free port for the mds metrics");
 		return 0;
 	}
 	if (r != -ENOENT)
@@ -1056,11 +1081,12 @@ static int cluster_settle(struct cluster *c, const struct cluster_opts *o, struc
 	snprintf(c->zone, sizeof(c->zone), "%s", o->zone != NULL ? zone : CLUSTER_DEFAULT_ZONE);
 	snprintf(c->mds_addr, sizeof(c->mds_addr), "127.0.0.1");
 	c->nblockd = o->blockd >= 0 ? o->blockd : CLUSTER_DEFAULT_BLOCKD;
-	r = ports_alloc(ports, c->nblockd + 1, e);
+	r = ports_alloc(ports, c->nblockd + 2, e);
 	if (r < 0)
 		return r;
 	c->mds_port = ports[0];
-	memcpy(c->blockd_port, ports + 1, (size_t)c->nblockd * sizeof(int));
+	c->mds_metrics_port = ports[1];
+	memcpy(c->blockd_port, ports + 2, (size_t)c->nblockd * sizeof(int));
 	if (path_in(c->mount, c, "mnt") < 0)
 		return err_set(e, -ENAMETOOLONG, "%s: path too long", c->dir);
 	return 0;

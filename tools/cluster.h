@@ -34,6 +34,7 @@ struct cluster {
 	char zone[256];                 /* DNSFS_ZONE, lower case, final dot */
 	char mds_addr[64];              /* DNSFS_MDS_ADDR: 127.0.0.1 */
 	int mds_port;                   /* DNSFS_MDS_PORT: DNS over UDP and TCP */
+	int mds_metrics_port;           /* DNSFS_MDS_METRICS_PORT: HTTP /metrics */
 	char tsig_keyfile[PATH_MAX];    /* DNSFS_TSIG_KEYFILE: DIR/tsig.key */
 	int nblockd;                    /* DNSFS_BLOCKD_COUNT */
 	int blockd_port[CLUSTER_BLOCKD_MAX]; /* DNSFS_BLOCKD, all on mds_addr */

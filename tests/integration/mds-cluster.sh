@@ -67,6 +67,13 @@ ans=$(D "0123456789abcdef0123456789abcdef.1.d.$Z" TXT)
 check_match "dentry query: CNAME in the answer" "CNAME[[:space:]]+2\\.i\\.$Z" "$ans"
 check_match "dentry query: inode TXT in the same answer" 'TXT[[:space:]]+"v=1 type=f' "$ans"
 
+# The mds exports Prometheus metrics on the port cluster.env names.
+m=$(curl -sf "http://$A:$DNSFS_MDS_METRICS_PORT/metrics")
+check_match "metrics: applied updates are counted" 'dnsfs_mds_updates_total\{[^}]*result="applied"[^}]*\} [1-9]' "$m"
+check_match "metrics: the unsigned update is counted as refused" 'dnsfs_mds_updates_total\{[^}]*result="refused"[^}]*\} [1-9]' "$m"
+check "metrics: valid Prometheus text" sh -c 'curl -sf "$0" | awk -f "$1"' \
+	"http://$A:$DNSFS_MDS_METRICS_PORT/metrics" "$top_srcdir/tests/promtext-check.awk"
+
 # Zone transfer with the key includes what the updates added.
 axfr=$(kdig -k "$C/tsig.kdig" +tcp -p "$P" @"$A" "$Z" AXFR 2>&1)
 check_match "kdig AXFR with the key: has the updated record" "keep\\.$Z.*TXT.*\"v2\"" "$axfr"
