@@ -21,3 +21,7 @@ DNSFS_LIBS = lib/libdnsfs.a $(CRYPTO_LIBS) -lm
 # lib/httpd is the one user of libevent in lib/.
 lib_libdnsfs_a_CFLAGS += $(LIBEVENT_CFLAGS)
 DNSFS_LIBS += $(LIBEVENT_LIBS)
+lib_libdnsfs_a_SOURCES += lib/ec.c lib/ec.h
+# lib/ec is the one user of ISA-L.
+lib_libdnsfs_a_CFLAGS += $(ISAL_CFLAGS)
+DNSFS_LIBS += $(ISAL_LIBS) -lpthread

@@ -29,6 +29,7 @@ LIB_UNIT_TESTS += tests/unit/check_wire
 LIB_UNIT_TESTS += tests/unit/check_tsig
 LIB_UNIT_TESTS += tests/unit/check_metrics
 LIB_UNIT_TESTS += tests/unit/check_httpd
+LIB_UNIT_TESTS += tests/unit/check_ec
 
 MDS_UNIT_TESTS =
 MDS_UNIT_TESTS += tests/unit/check_zone
@@ -63,6 +64,8 @@ tests_unit_check_metrics_LDADD = $(UNIT_LDADD)
 tests_unit_check_metrics_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 tests_unit_check_httpd_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_httpd_LDADD = $(UNIT_LDADD) -lpthread
+tests_unit_check_ec_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_ec_LDADD = $(UNIT_LDADD)
 
 tests_unit_check_zone_CFLAGS = $(MDS_UNIT_CFLAGS)
 tests_unit_check_zone_LDADD = $(MDS_UNIT_LDADD)
