@@ -52,7 +52,9 @@ const char *httpd_reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 201: return "Created";
+	case 202: return "Accepted";
 	case 204: return "No Content";
+	case 206: return "Partial Content";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -61,6 +63,7 @@ const char *httpd_reason(int status)
 	case 409: return "Conflict";
 	case 411: return "Length Required";
 	case 413: return "Payload Too Large";
+	case 416: return "Range Not Satisfiable";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
@@ -122,6 +125,23 @@ const char *httpd_req_header(const struct httpd_req *r, const char *name)
 	return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
 }
 
+const char *httpd_req_peer(const struct httpd_req *r, char *buf, size_t len)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(r->req);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (c != NULL)
+		evhttp_connection_get_peer(c, &addr, &port);
+	if (addr == NULL)
+		snprintf(buf, len, "?");
+	else if (strchr(addr, ':') != NULL)
+		snprintf(buf, len, "[%s]:%u", addr, (unsigned)port);
+	else
+		snprintf(buf, len, "%s:%u", addr, (unsigned)port);
+	return buf;
+}
+
 size_t httpd_req_body(struct httpd_req *r, const void **data)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
@@ -151,9 +171,10 @@ static void send_reply(struct httpd_req *r, int status, const char *content_type
 	r->replied = 1;
 	if (content_type != NULL)
 		evhttp_add_header(hdr, "Content-Type", content_type);
-	if (r->method == HTTPD_HEAD) {
+	if (r->method == HTTPD_HEAD && (len > 0 || evhttp_find_header(hdr, "Content-Length") == NULL)) {
 		/* evhttp (2.1) would send a HEAD reply's body and leave out its
-		 * length: send the length and drop the body. */
+		 * length: send the length and drop the body. (A handler that
+		 * set Content-Length itself and sends no body keeps its own.) */
 		char n[24];
 
 		snprintf(n, sizeof(n), "%zu", len);

@@ -75,6 +75,9 @@ const char *httpd_req_path(const struct httpd_req *r);
 const char *httpd_req_query(const struct httpd_req *r);
 /* The value of a request header (name in any case), or NULL. */
 const char *httpd_req_header(const struct httpd_req *r, const char *name);
+/* The client's address as "ADDR:PORT" ("[V6]:PORT") into buf, for logs;
+ * "?" if unknown. Returns buf. */
+const char *httpd_req_peer(const struct httpd_req *r, char *buf, size_t len);
 /* The request body (at most the max_body limit) and its length. */
 size_t httpd_req_body(struct httpd_req *r, const void **data);
 
@@ -83,7 +86,8 @@ size_t httpd_req_body(struct httpd_req *r, const void **data);
 int httpd_reply_header(struct httpd_req *r, const char *name, const char *value);
 /* Reply status with a copy of body (len bytes; NULL/0 for none) typed
  * content_type (NULL: no Content-Type). For HEAD the body is left out but
- * its Content-Length is sent. */
+ * its Content-Length is sent; a HEAD handler that has no body to make may
+ * set Content-Length itself (httpd_reply_header) and reply with none. */
 void httpd_reply(struct httpd_req *r, int status, const char *content_type,
 		 const void *body, size_t len);
 /* The same, taking ownership of a malloc'd body (freed once sent). */

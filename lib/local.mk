@@ -14,7 +14,7 @@ lib_libdnsfs_a_SOURCES += lib/env.c lib/env.h
 lib_libdnsfs_a_SOURCES += lib/proc.c lib/proc.h
 lib_libdnsfs_a_SOURCES += lib/metrics.c lib/metrics_host.c lib/metrics.h
 lib_libdnsfs_a_SOURCES += lib/httpd.c lib/httpd.h
-lib_libdnsfs_a_SOURCES += lib/blockauth.h
+lib_libdnsfs_a_SOURCES += lib/blockauth.c lib/blockauth.h
 
 # What every program linking libdnsfs needs.
 DNSFS_LIBS = lib/libdnsfs.a $(CRYPTO_LIBS) -lm

@@ -417,3 +417,50 @@ int proc_wait_until(int (*ready)(void *arg, struct err *e), void *arg,
 	return err_set(e, -ETIMEDOUT, "not ready after %d ms%s%s", timeout_ms,
 		       why.msg[0] != '\0' ? ": " : "", why.msg);
 }
+
+/* ---------------------------------------------------------- detaching --- */
+
+int proc_detach(int *ready_fd, struct err *e)
+{
+	int fds[2], status;
+	char ok = 0;
+	pid_t pid;
+
+	*ready_fd = -1;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return err_set(e, -errno, "cannot detach: pipe: %s", strerror(errno));
+	if ((pid = fork()) < 0) {
+		int rc = -errno;
+
+		close(fds[0]);
+		close(fds[1]);
+		return err_set(e, rc, "cannot detach: fork: %s", strerror(-rc));
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		setsid();
+		*ready_fd = fds[1];
+		return 0;
+	}
+	close(fds[1]);
+	while (read(fds[0], &ok, 1) < 0 && errno == EINTR)
+		;
+	close(fds[0]);
+	if (ok == 'k')
+		return 1;
+	/* The child failed (and said why on stderr) or died. */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return err_set(e, -ECHILD, "the detached process failed to start");
+}
+
+void proc_detach_done(int ready_fd, const char *prog)
+{
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, "k", 1) != 1)
+		fprintf(stderr, "%s: parent gone before start-up finished\n", prog);
+	close(ready_fd);
+	if (freopen("/dev/null", "r", stdin) == NULL)
+		fprintf(stderr, "%s: /dev/null: %s\n", prog, strerror(errno));
+}

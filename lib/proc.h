@@ -56,6 +56,18 @@ int proc_stop(pid_t pid, const char *expected, int timeout_ms, struct err *e);
 int proc_wait_until(int (*ready)(void *arg, struct err *e), void *arg,
 		    int timeout_ms, struct err *e);
 
+/* Detach a daemon so that whoever started it learns whether start-up
+ * worked: fork; the child starts a new session and gets 0 with *ready_fd
+ * set; the parent waits until the child calls proc_detach_done (returns 1:
+ * exit 0 now) or exits or closes the pipe first (-ECHILD: exit 1; the child
+ * said why on stderr). -errno, still one process, if pipe or fork failed.
+ *   rc = proc_detach(&ready, &e);  if (rc != 0) return rc > 0 ? 0 : 1;
+ *   ... start up ...;  proc_detach_done(ready, "dnsfs-x");  ... serve ... */
+int proc_detach(int *ready_fd, struct err *e);
+/* In the child, once serving: tell the parent and take stdin from
+ * /dev/null. prog names the program in messages. ready_fd < 0: nothing. */
+void proc_detach_done(int ready_fd, const char *prog);
+
 /* Milliseconds of CLOCK_MONOTONIC, for deadlines. */
 int64_t proc_now_ms(void);
 

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "mds.h"
+#include "proc.h"
 
 #define MAIN_LIST_MAX 64
 
@@ -42,31 +42,6 @@ static int add(const char **list, size_t *n, const char *v, const char *what)
 	}
 	list[(*n)++] = v;
 	return 0;
-}
-
-/* Fork, and let the parent exit only once the child is serving (0) or has
- * failed (1), so that whoever started us learns the outcome. Returns the
- * write end of the pipe in the child. */
-static int detach(void)
-{
-	int fds[2], status;
-	char ok = 0;
-	pid_t pid;
-
-	if (pipe(fds) < 0 || (pid = fork()) < 0) {
-		fprintf(stderr, "dnsfs-mds: cannot detach: %s\n", strerror(errno));
-		exit(1);
-	}
-	if (pid > 0) {
-		close(fds[1]);
-		if (read(fds[0], &ok, 1) == 1 && ok == 'k')
-			exit(0);
-		waitpid(pid, &status, 0);
-		exit(1);
-	}
-	close(fds[0]);
-	setsid();
-	return fds[1];
 }
 
 int main(int argc, char **argv)
@@ -138,20 +113,17 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!foreground)
-		ready = detach();
+	/* The starting process exits only once the mds serves (0) or failed (1). */
+	if (!foreground && (rc = proc_detach(&ready, &e)) != 0) {
+		if (rc < 0 && e.code != -ECHILD)
+			fprintf(stderr, "dnsfs-mds: %s\n", e.msg);
+		return rc > 0 ? 0 : 1;
+	}
 	if ((m = mds_new(&o, &e)) == NULL) {
 		fprintf(stderr, "dnsfs-mds: %s\n", e.msg);
 		return 1;
 	}
-	if (ready >= 0) {
-		/* Serving: tell the parent, and let go of the terminal's stdin. */
-		if (write(ready, "k", 1) != 1)
-			fprintf(stderr, "dnsfs-mds: parent gone before start-up finished\n");
-		close(ready);
-		if (freopen("/dev/null", "r", stdin) == NULL)
-			fprintf(stderr, "dnsfs-mds: /dev/null: %s\n", strerror(errno));
-	}
+	proc_detach_done(ready, "dnsfs-mds");
 	rc = mds_run(m);
 	mds_free(m);
 	return rc < 0 ? 1 : 0;
