@@ -220,7 +220,7 @@ int blockclient_set_nodes(struct blockclient *bc, const struct blockclient_node 
 			  size_t n, struct err *e)
 {
 	struct blockclient_nodes *ns, *old;
-	int r;
+	int r = 0;
 
 	if (n > BLOCKCLIENT_NODES_MAX)
 		return err_set(e, -EINVAL, "%zu nodes (at most %d)", n, BLOCKCLIENT_NODES_MAX);
@@ -532,7 +532,7 @@ static int get_verify(struct bc_req *q, const char **why)
 	}
 	if (r < 0)
 		return r;
-	hash_buf(&got, h->out != NULL ? h->out : h->body, h->body_n);
+	hash_buf(&got, h->out != NULL ? h->out : h->resp, h->resp_n);
 	if (!hash_equal(&got, &q->hash)) {
 		char hex[HASH_HEX_LEN + 1];
 
@@ -543,7 +543,7 @@ static int get_verify(struct bc_req *q, const char **why)
 		return -EBADMSG;
 	}
 	atomic_fetch_add(&q->bc->get_blocks, 1);
-	atomic_fetch_add(&q->bc->get_bytes, h->body_n);
+	atomic_fetch_add(&q->bc->get_bytes, h->resp_n);
 	return 0;
 }
 
@@ -669,9 +669,9 @@ int blockclient_node_get(struct blockclient *bc, const struct blockclient_nodes 
 		short_hash(hex, h);
 		err_set(e, r, "GET %s... on %s: %s", hex, blockclient_nodes_id(ns, i), why);
 	} else if (len == 0) {
-		*out = q->h.body;
-		*outlen = q->h.body_n;
-		q->h.body = NULL;
+		*out = q->h.resp;
+		*outlen = q->h.resp_n;
+		q->h.resp = NULL;
 	}
 	slots_free(q, 1);
 	return r;

@@ -184,11 +184,11 @@ static void req_reset(struct httpc_req *r)
 {
 	if (r->fd >= 0)
 		close(r->fd);
-	free(r->body);
+	free(r->resp);
 	r->fd = -1;
-	r->body = NULL;
-	r->body_n = 0;
-	r->body_cap = 0;
+	r->resp = NULL;
+	r->resp_n = 0;
+	r->resp_cap = 0;
 	r->err = 0;
 	r->status = 0;
 	r->why[0] = '\0';
@@ -239,10 +239,10 @@ static void attempt_start(struct httpc_req *r, int allow_reuse)
 	r->has_len = 0;
 	r->left = 0;
 	r->into_out = 0;
-	free(r->body);
-	r->body = NULL;
-	r->body_n = 0;
-	r->body_cap = 0;
+	free(r->resp);
+	r->resp = NULL;
+	r->resp_n = 0;
+	r->resp_cap = 0;
 	n = snprintf(r->head, sizeof(r->head), "%s %s HTTP/1.1\r\nHost: %s\r\n", r->method,
 		     r->target, r->pool->addr);
 	if (n > 0 && (size_t)n < sizeof(r->head) &&
@@ -413,61 +413,61 @@ static int sink(struct httpc_req *r, const uint8_t *p, size_t n)
 	if (n == 0)
 		return 0;
 	if (r->into_out) {
-		if (r->body_n + n > r->out_len) {
+		if (r->resp_n + n > r->out_len) {
 			req_fail(r, -EBADMSG, "body longer than the %zu bytes expected", r->out_len);
 			return -EBADMSG;
 		}
-		memcpy((uint8_t *)r->out + r->body_n, p, n);
-		r->body_n += n;
+		memcpy((uint8_t *)r->out + r->resp_n, p, n);
+		r->resp_n += n;
 		return 0;
 	}
 	if (!is_2xx(r)) {               /* an error text: keep its start */
-		if (r->body_n >= HTTPC_ERRBODY_MAX)
+		if (r->resp_n >= HTTPC_ERRBODY_MAX)
 			return 0;
-		if (n > HTTPC_ERRBODY_MAX - r->body_n)
-			n = HTTPC_ERRBODY_MAX - r->body_n;
-	} else if (r->body_n + n > r->body_max) {
+		if (n > HTTPC_ERRBODY_MAX - r->resp_n)
+			n = HTTPC_ERRBODY_MAX - r->resp_n;
+	} else if (r->resp_n + n > r->body_max) {
 		req_fail(r, -EFBIG, "body over %zu bytes", r->body_max);
 		return -EFBIG;
 	}
-	if (r->body_n + n > r->body_cap) {
-		size_t cap = r->body_cap > 0 ? r->body_cap : 4096;
+	if (r->resp_n + n > r->resp_cap) {
+		size_t cap = r->resp_cap > 0 ? r->resp_cap : 4096;
 		uint8_t *b;
 
-		while (cap < r->body_n + n)
+		while (cap < r->resp_n + n)
 			cap *= 2;
 		if (is_2xx(r) && cap > r->body_max)
 			cap = r->body_max;
-		b = realloc(r->body, cap);
+		b = realloc(r->resp, cap);
 		if (b == NULL) {
 			req_fail(r, -ENOMEM, "out of memory");
 			return -ENOMEM;
 		}
-		r->body = b;
-		r->body_cap = cap;
+		r->resp = b;
+		r->resp_cap = cap;
 	}
-	memcpy(r->body + r->body_n, p, n);
-	r->body_n += n;
+	memcpy(r->resp + r->resp_n, p, n);
+	r->resp_n += n;
 	return 0;
 }
 
 /* The answer is complete: check it, keep or close the connection. */
 static void finish_ok(struct httpc_req *r)
 {
-	if (r->into_out && r->body_n != r->out_len) {
-		req_fail(r, -EBADMSG, "body of %zu bytes, expected %zu", r->body_n, r->out_len);
+	if (r->into_out && r->resp_n != r->out_len) {
+		req_fail(r, -EBADMSG, "body of %zu bytes, expected %zu", r->resp_n, r->out_len);
 		return;
 	}
-	if (!is_2xx(r) && r->body_n > 0) {
+	if (!is_2xx(r) && r->resp_n > 0) {
 		/* "404 Not Found: <first line of the text>" */
 		size_t l = strlen(r->why), k = 0;
 
 		if (l + 3 < sizeof(r->why)) {
 			r->why[l++] = ':';
 			r->why[l++] = ' ';
-			while (k < r->body_n && l + 1 < sizeof(r->why) && r->body[k] != '\n' &&
-			       r->body[k] != '\r') {
-				char c = (char)r->body[k++];
+			while (k < r->resp_n && l + 1 < sizeof(r->why) && r->resp[k] != '\n' &&
+			       r->resp[k] != '\r') {
+				char c = (char)r->resp[k++];
 
 				r->why[l++] = c >= 0x20 && c < 0x7f ? c : '?';
 			}
@@ -694,7 +694,7 @@ static void on_read(struct httpc_req *r)
 
 		/* Large bodies go straight to out, not through r->in. */
 		if (r->rstate == RS_BODY && r->into_out && r->in_off == r->in_len && r->left > 0) {
-			dst = (uint8_t *)r->out + r->body_n;
+			dst = (uint8_t *)r->out + r->resp_n;
 			room = r->left;
 		} else {
 			if (r->in_off == r->in_len) {
@@ -734,7 +734,7 @@ static void on_read(struct httpc_req *r)
 		r->got_bytes = 1;
 		r->deadline_ms = httpc_now_ms() + r->io_timeout_ms;
 		if (dst != r->in + r->in_len) {
-			r->body_n += (size_t)n;
+			r->resp_n += (size_t)n;
 			r->left -= (size_t)n;
 			if (r->left == 0) {
 				finish_ok(r);

@@ -69,10 +69,10 @@ struct httpc_req {
 					 * -EPROTO (not HTTP), -EFBIG (body over
 					 * body_max), -EBADMSG (2xx body not out_len) */
 	int status;                     /* HTTP status; 0 if none */
-	uint8_t *body;                  /* body when out is NULL or status is not
-					 * 2xx (at most HTTPC_ERRBODY_MAX kept); owned,
-					 * freed by httpc_req_release */
-	size_t body_n;                  /* bytes in body, or in out */
+	uint8_t *resp;                  /* answer body when out is NULL or the status
+					 * is not 2xx (at most HTTPC_ERRBODY_MAX kept
+					 * then); owned, freed by httpc_req_release */
+	size_t resp_n;                  /* bytes of answer body, in resp or out */
 	char why[HTTPC_WHY_MAX];        /* transport error or "404 Not Found: text" */
 	int reused;                     /* the answer came on a kept connection */
 	/* ---- private ---- */
@@ -92,7 +92,7 @@ struct httpc_req {
 	int chunked;
 	uint64_t left;                  /* body or chunk bytes still to come */
 	int has_len;                    /* Content-Length given */
-	size_t body_cap;                /* allocated for body */
+	size_t resp_cap;                /* allocated for resp */
 	int into_out;                   /* body goes to out */
 };
 

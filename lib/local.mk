@@ -25,3 +25,9 @@ lib_libdnsfs_a_SOURCES += lib/ec.c lib/ec.h
 # lib/ec is the one user of ISA-L.
 lib_libdnsfs_a_CFLAGS += $(ISAL_CFLAGS)
 DNSFS_LIBS += $(ISAL_LIBS) -lpthread
+lib_libdnsfs_a_SOURCES += lib/httpc.c lib/httpc.h
+lib_libdnsfs_a_SOURCES += lib/blockclient.c lib/blockclient.h
+lib_libdnsfs_a_SOURCES += lib/resolve.c lib/resolve.h
+# lib/resolve is the one user of libunbound.
+lib_libdnsfs_a_CFLAGS += $(UNBOUND_CFLAGS)
+DNSFS_LIBS += $(UNBOUND_LIBS)
