@@ -30,6 +30,7 @@ LIB_UNIT_TESTS += tests/unit/check_tsig
 LIB_UNIT_TESTS += tests/unit/check_metrics
 LIB_UNIT_TESTS += tests/unit/check_httpd
 LIB_UNIT_TESTS += tests/unit/check_ec
+LIB_UNIT_TESTS += tests/unit/check_blockclient
 
 MDS_UNIT_TESTS =
 MDS_UNIT_TESTS += tests/unit/check_zone
@@ -66,6 +67,9 @@ tests_unit_check_httpd_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_httpd_LDADD = $(UNIT_LDADD) -lpthread
 tests_unit_check_ec_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_ec_LDADD = $(UNIT_LDADD)
+# in-process fake block nodes (threads) for the faults a real blockd cannot fake
+tests_unit_check_blockclient_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_blockclient_LDADD = $(UNIT_LDADD) -lpthread
 
 tests_unit_check_zone_CFLAGS = $(MDS_UNIT_CFLAGS)
 tests_unit_check_zone_LDADD = $(MDS_UNIT_LDADD)
