@@ -31,6 +31,7 @@ LIB_UNIT_TESTS += tests/unit/check_metrics
 LIB_UNIT_TESTS += tests/unit/check_httpd
 LIB_UNIT_TESTS += tests/unit/check_ec
 LIB_UNIT_TESTS += tests/unit/check_blockclient
+LIB_UNIT_TESTS += tests/unit/check_blockauth
 
 MDS_UNIT_TESTS =
 MDS_UNIT_TESTS += tests/unit/check_zone
@@ -38,8 +39,14 @@ MDS_UNIT_TESTS += tests/unit/check_update
 MDS_UNIT_TESTS += tests/unit/check_store
 MDS_UNIT_TESTS += tests/unit/check_query
 
-UNIT_TESTS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS)
-check_PROGRAMS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS)
+BLOCKD_UNIT_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/blockd
+BLOCKD_UNIT_LDADD = $(BLOCKD_LIBS) $(CHECK_LIBS)
+BLOCKD_UNIT_TESTS =
+BLOCKD_UNIT_TESTS += tests/unit/check_blockstore
+BLOCKD_UNIT_TESTS += tests/unit/check_blockapi
+
+UNIT_TESTS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS) $(BLOCKD_UNIT_TESTS)
+check_PROGRAMS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS) $(BLOCKD_UNIT_TESTS)
 
 tests_unit_check_hash_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_hash_LDADD = $(UNIT_LDADD)
@@ -70,6 +77,13 @@ tests_unit_check_ec_LDADD = $(UNIT_LDADD)
 # in-process fake block nodes (threads) for the faults a real blockd cannot fake
 tests_unit_check_blockclient_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_blockclient_LDADD = $(UNIT_LDADD) -lpthread
+tests_unit_check_blockauth_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_blockauth_LDADD = $(UNIT_LDADD)
+
+tests_unit_check_blockstore_CFLAGS = $(BLOCKD_UNIT_CFLAGS)
+tests_unit_check_blockstore_LDADD = $(BLOCKD_UNIT_LDADD)
+tests_unit_check_blockapi_CFLAGS = $(BLOCKD_UNIT_CFLAGS)
+tests_unit_check_blockapi_LDADD = $(BLOCKD_UNIT_LDADD)
 
 tests_unit_check_zone_CFLAGS = $(MDS_UNIT_CFLAGS)
 tests_unit_check_zone_LDADD = $(MDS_UNIT_LDADD)
@@ -89,6 +103,7 @@ INTEGRATION_TESTS += tests/integration/tsig-interop.sh
 INTEGRATION_TESTS += tests/integration/httpd.sh
 INTEGRATION_TESTS += tests/integration/mds-query.sh
 INTEGRATION_TESTS += tests/integration/mds-cluster.sh
+INTEGRATION_TESTS += tests/integration/blockd.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh
@@ -98,6 +113,9 @@ tests_tsig_echo_LDADD = $(DNSFS_LIBS)
 check_PROGRAMS += tests/httpd_demo
 tests_httpd_demo_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_httpd_demo_LDADD = $(DNSFS_LIBS)
+# blocksign: prints the Authorization header of a block request for blockd.sh
+check_PROGRAMS += tests/blocksign
+tests_blocksign_LDADD = $(DNSFS_LIBS)
 
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/promtext-check.awk tests/integration/dnsprobe.py zones/example.zone

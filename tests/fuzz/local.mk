@@ -41,3 +41,12 @@ tests_fuzz_fuzz_update_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mds
 tests_fuzz_fuzz_update_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_update_LDADD = $(MDS_LIBS)
 endif
+
+# blockd: the Authorization, Range, listing-query and block-path parsers
+if FUZZ
+FUZZ_TARGETS += tests/fuzz/fuzz_blockauth
+tests_fuzz_fuzz_blockauth_SOURCES = tests/fuzz/fuzz_blockauth.c
+tests_fuzz_fuzz_blockauth_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/blockd
+tests_fuzz_fuzz_blockauth_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_blockauth_LDADD = $(BLOCKD_LIBS)
+endif
