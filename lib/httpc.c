@@ -462,9 +462,17 @@ static void finish_ok(struct httpc_req *r)
 		/* "404 Not Found: <first line of the text>" */
 		size_t l = strlen(r->why), k = 0;
 
+		/* a body that repeats the status line ("404 Not Found: why")
+		 * replaces it rather than being appended */
+		int repeat = r->resp_n >= 4 && memcmp(r->resp, r->why, 3) == 0 && r->resp[3] == ' ';
+
+		if (repeat)
+			l = 0;
 		if (l + 3 < sizeof(r->why)) {
-			r->why[l++] = ':';
-			r->why[l++] = ' ';
+			if (!repeat) {
+				r->why[l++] = ':';
+				r->why[l++] = ' ';
+			}
 			while (k < r->resp_n && l + 1 < sizeof(r->why) && r->resp[k] != '\n' &&
 			       r->resp[k] != '\r') {
 				char c = (char)r->resp[k++];

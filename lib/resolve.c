@@ -51,6 +51,14 @@ int resolve_new(struct resolve **out, const char *zone, const char *addr, int po
 	r = set_opt(res->ctx, "do-not-query-localhost:", "no", e);
 	if (r == 0)
 		r = set_opt(res->ctx, "qname-minimisation:", "no", e);
+	/* unbound answers some names itself (RFC 6761: test., invalid., ...,
+	 * as local zones); a zone of ours below them must pass through. */
+	if (r == 0) {
+		char lz[RESOLVE_NAME_MAX + 16];
+
+		snprintf(lz, sizeof(lz), "%s transparent", zone);
+		r = set_opt(res->ctx, "local-zone:", lz, e);
+	}
 	if (r == 0 && (r = ub_ctx_set_stub(res->ctx, zone, where, 0)) != 0)
 		r = err_set(e, -EINVAL, "stub zone %s at %s: %s", zone, where, ub_strerror(r));
 	if (r < 0) {
