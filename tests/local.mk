@@ -103,6 +103,7 @@ INTEGRATION_TESTS += tests/integration/tsig-interop.sh
 INTEGRATION_TESTS += tests/integration/httpd.sh
 INTEGRATION_TESTS += tests/integration/mds-query.sh
 INTEGRATION_TESTS += tests/integration/mds-cluster.sh
+INTEGRATION_TESTS += tests/integration/block.sh
 INTEGRATION_TESTS += tests/integration/blockd.sh
 
 # Helper programs the scripts start.
