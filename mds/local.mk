@@ -12,3 +12,4 @@ mds_dnsfs_mds_SOURCES = mds/main.c
 mds_dnsfs_mds_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 mds_dnsfs_mds_LDADD = $(MDS_LIBS)
 mds_libmds_a_SOURCES += mds/store.c mds/journal.c mds/journal.h mds/refs.c mds/refs.h
+mds_libmds_a_SOURCES += mds/xfr.c mds/xfr.h mds/notify.c mds/notify.h

@@ -15,12 +15,14 @@
 #include "journal.h"
 #include "log.h"
 #include "mds.h"
+#include "notify.h"
 #include "proc.h"
 #include "query.h"
 #include "refs.h"
 #include "server.h"
 #include "store.h"
 #include "tsig.h"
+#include "xfr.h"
 #include "zone.h"
 #include "zonefile.h"
 
@@ -30,7 +32,7 @@ static const char *const mds_keys[] = {
 	"listen", "store", "zone", "keyfile", "log_level", "log_syslog", "pidfile",
 	"identity", "version", "place_replicas", "tcp_max_connections",
 	"tcp_idle_timeout", "update_max_rrset_rrs", "update_max_rrset_bytes",
-	"update_max_changes", "journal_max", "shutdown_timeout", NULL,
+	"update_max_changes", "journal_max", "shutdown_timeout", "xfr_key", "notify", NULL,
 };
 
 struct mds {
@@ -41,6 +43,8 @@ struct mds {
 	struct zoneset zones;           /* every zone served */
 	struct tsig_keyring keys;       /* in use by qctx */
 	struct query_ctx *qctx;
+	struct xfr_ctx *xfr;            /* zone transfers out */
+	struct notify *notify;          /* NOTIFY to the `notify` secondaries */
 	struct server *server;
 	struct event *sig[3];           /* TERM, INT, HUP */
 	struct event *drain;            /* shutdown: waits for pending commits */
@@ -354,6 +358,59 @@ static int mds_u64(const struct mds *m, const char *key, uint64_t def, uint64_t 
 	return config_get_u64(m->conf, key, def, 1, max, out, e);
 }
 
+/* Zone transfer and NOTIFY (xfr_key, notify). xfr_key must name a key of
+ * the key files: otherwise every transfer would be refused. */
+static int mds_xfr(struct mds *m, struct err *e)
+{
+	struct xfr_options xo = {0};
+	struct notify_options no = {0};
+	const char *key = mds_str(m, NULL, "xfr_key", NULL);
+	const char **targets;
+	struct wire_name kn;
+
+	if (key != NULL) {
+		if (wire_name_from_text(&kn, key, e) < 0)
+			return err_set(e, -EINVAL, "xfr_key '%s': not a key name", key);
+		wire_name_lower(&kn);
+		if (tsig_keyring_find(&m->keys, &kn) == NULL)
+			return err_set(e, -ENOKEY, "xfr_key %s: no such key in the key files",
+				       key);
+	}
+	xo.key = key;
+	if ((m->xfr = xfr_ctx_new(&xo, e)) == NULL)
+		return e->code;
+	if (mds_list(m, NULL, 0, "notify", &targets, &no.ntargets) < 0)
+		return err_set(e, -ENOMEM, "out of memory");
+	no.base = m->base;
+	no.targets = targets;
+	no.keys = &m->keys;
+	no.key = key;
+	m->notify = notify_new(&no, e);
+	free(targets);
+	if (m->notify == NULL)
+		return e->code;
+	if (m->keys.n == 0)
+		log_warn("no TSIG keys: every zone transfer will be refused");
+	else
+		log_notice("zone transfers: TSIG key %s; NOTIFY to %zu secondaries",
+			   key != NULL ? key : "(any of the key files)",
+			   notify_ntargets(m->notify));
+	return 0;
+}
+
+/* An update is durable: tell the secondaries (notify coalesces bursts). */
+static void mds_durable(void *arg, const struct zone *z, uint32_t serial,
+			const struct zone_change *ch, size_t n)
+{
+	struct mds *m = arg;
+	const struct zone_rrset *soa = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (ch[i].type == WIRE_T_SOA && wire_name_equal(&ch[i].name, &z->apex))
+			soa = ch[i].new_set;
+	notify_zone(m->notify, z, serial, soa);
+}
+
 static int mds_query_ctx(struct mds *m, struct err *e)
 {
 	struct query_options qo = {0};
@@ -382,6 +439,9 @@ static int mds_query_ctx(struct mds *m, struct err *e)
 	qo.limits.max_rrset_bytes = (uint32_t)bytes;
 	qo.limits.max_changes = (uint32_t)changes;
 	qo.journal_max = m->journal_max;
+	qo.xfr = m->xfr;
+	qo.on_durable = mds_durable;
+	qo.on_durable_arg = m;
 	m->qctx = query_ctx_new(&qo, e);
 	return m->qctx != NULL ? 0 : e->code;
 }
@@ -464,7 +524,7 @@ struct mds *mds_new(const struct mds_options *o, struct err *e)
 		goto fail;
 	if (store_is_memory(m->store))
 		log_warn("store: memory: nothing survives a restart (for tests)");
-	if (mds_zones(m, e) < 0 || mds_load_keys(m, &m->keys, e) < 0 ||
+	if (mds_zones(m, e) < 0 || mds_load_keys(m, &m->keys, e) < 0 || mds_xfr(m, e) < 0 ||
 	    mds_query_ctx(m, e) < 0)
 		goto fail;
 	mds_check_refs(m);
@@ -519,6 +579,8 @@ void mds_free(struct mds *m)
 	server_free(m->server);
 	store_free(m->store);
 	query_ctx_free(m->qctx);
+	notify_free(m->notify);
+	xfr_ctx_free(m->xfr);
 	zoneset_release(&m->zones);
 	tsig_keyring_release(&m->keys);
 	for (int i = 0; i < 3; i++)

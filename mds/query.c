@@ -14,6 +14,7 @@
 #include "record.h"
 #include "refs.h"
 #include "store.h"
+#include "xfr.h"
 
 /* What the query path derives from one zone and keeps up to date. */
 struct query_zinfo {
@@ -208,6 +209,15 @@ struct journal *query_ctx_journal(struct query_ctx *c, const struct zone *z)
 	return zi != NULL ? zi->journal : NULL;
 }
 
+void query_ctx_pending_changes(const struct query_ctx *c, const struct zone *z,
+			       void (*fn)(const struct zone_change *ch, size_t n, void *arg),
+			       void *arg)
+{
+	for (const struct query *p = c->pend_head; p != NULL; p = p->pend_next)
+		if (p->uzone == z && p->txn_live && !p->reverted)
+			fn(p->txn.changes, p->txn.n, arg);
+}
+
 static time_t query_now(const struct query_ctx *c)
 {
 	return c->o.now != NULL ? c->o.now() : time(NULL);
@@ -232,6 +242,7 @@ void query_free(struct query *q)
 		return;
 	if (q->txn_live)
 		zone_txn_release(&q->txn);
+	xfr_free(q->xfr);
 	free(q);
 }
 
@@ -262,6 +273,8 @@ static void query_reset(struct query *q)
 	q->entered = 0;
 	q->done_early = 0;
 	q->arena.used = 0;
+	xfr_free(q->xfr);               /* a stream its caller abandoned */
+	q->xfr = NULL;
 }
 
 /* ======================================================================
@@ -783,9 +796,35 @@ static enum query_result query_answer(struct query *q)
 
 enum query_result query_xfr(struct query *q, struct zone *z)
 {
-	(void)z;
-	/* Zone transfer is not built yet: say so instead of half-serving it. */
-	return query_reply(q, WIRE_RC_NOTIMP);
+	struct query_ctx *c = q->ctx;
+	int rc;
+
+	if (c->o.xfr == NULL)
+		return query_reply(q, WIRE_RC_NOTIMP);
+	rc = xfr_start(c->o.xfr, q, z, query_ctx_journal(c, z), query_now(c), &q->xfr);
+	if (rc != WIRE_RC_NOERROR)
+		return query_reply(q, rc);
+	c->stats.rcode[WIRE_RC_NOERROR]++;
+	return query_next(q);
+}
+
+enum query_result query_next(struct query *q)
+{
+	int rc;
+
+	if (q->xfr == NULL)
+		return QUERY_DROP;
+	rc = xfr_next(q->xfr, q, query_now(q->ctx));
+	if (rc > 0)
+		return QUERY_STREAM;
+	xfr_free(q->xfr);
+	q->xfr = NULL;
+	if (rc < 0) {
+		q->resp_len = 0;
+		q->ctx->stats.dropped++;
+		return QUERY_DROP;
+	}
+	return QUERY_RESPOND;
 }
 
 /* ======================================================================
@@ -837,6 +876,8 @@ static void query_revert(struct query *q, int counted)
 	}
 	if (rc == 0)
 		rc = zone_txn_commit(&t);
+	if (rc == 0 && q->ctx->o.xfr != NULL)
+		xfr_zone_changed(q->ctx->o.xfr, z, t.changes, t.n);
 	if (rc == 0 && zi != NULL && counted) {
 		struct store_ref *refs = NULL;
 		size_t nrefs = 0;
@@ -910,8 +951,12 @@ static void query_commit_done(void *arg, int rc, const char *msg)
 			"earlier commit failed; restart the mds to reload the zone",
 			q->uzone->origin, q->hdr.id);
 	}
-	if (rc == 0 && !q->reverted)
+	if (rc == 0 && !q->reverted) {
 		query_journal_add(q);
+		if (c->o.on_durable != NULL)
+			c->o.on_durable(c->o.on_durable_arg, q->uzone, q->serial_to,
+					q->txn.changes, q->txn.n);
+	}
 	query_pending_unlink(c, q);
 	zone_txn_release(&q->txn);
 	q->txn_live = 0;
@@ -985,6 +1030,8 @@ static enum query_result query_update(struct query *q, const uint8_t *msg, size_
 	}
 	q->uzone = z;
 	q->txn_live = 1;
+	if (c->o.xfr != NULL)
+		xfr_zone_changed(c->o.xfr, z, q->txn.changes, q->txn.n);
 	zi = query_zinfo_find(c, z);
 	memset(&b, 0, sizeof(b));
 	if (zi == NULL ||
@@ -1142,7 +1189,11 @@ enum query_result query_process(struct query *q, const uint8_t *msg, size_t len)
 	enum query_result r;
 
 	c->depth++;
+	q->req = msg;
+	q->req_len = len;
 	r = query_request(q, msg, len);
+	q->req = NULL;
+	q->req_len = 0;
 	if (--c->depth == 0)
 		query_flush_done(c);
 	return r;

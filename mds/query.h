@@ -22,6 +22,8 @@ struct store;
 struct refs;
 struct journal;
 struct query_ctx;
+struct xfr;
+struct xfr_ctx;
 
 enum query_transport { QUERY_UDP, QUERY_TCP };
 
@@ -30,6 +32,9 @@ enum query_result {
 	QUERY_DROP = 0,         /* send nothing (no header to answer, or a response) */
 	QUERY_RESPOND,          /* q->resp holds resp_len bytes to send now */
 	QUERY_DEFERRED,         /* an UPDATE waits for the store; on_done follows */
+	QUERY_STREAM,           /* q->resp holds one message of a zone transfer
+				 * (TCP only); send it and call query_next for
+				 * the next once the peer has taken it */
 };
 
 #define QUERY_ARENA_SIZE 16384          /* per-request scratch (placement text, lists) */
@@ -48,6 +53,13 @@ struct query_options {
 	struct update_limits limits;    /* zeroes: update_limits_default */
 	unsigned journal_max;           /* diffs kept per zone for IXFR (0: 10000) */
 	time_t (*now)(void);            /* clock for TSIG (NULL: time()); tests pin it */
+	struct xfr_ctx *xfr;            /* zone transfers (xfr.h); not owned, outlives
+					 * the ctx; NULL: AXFR and IXFR are NOTIMP */
+	/* Called once per UPDATE that is durable (after the journal has it),
+	 * with the change list and the new serial: NOTIFY hangs off this. */
+	void (*on_durable)(void *arg, const struct zone *z, uint32_t serial,
+			   const struct zone_change *ch, size_t n);
+	void *on_durable_arg;
 };
 
 /* Counters since start, for logs and metrics. */
@@ -80,6 +92,12 @@ struct refs *query_ctx_refs(struct query_ctx *c, const struct zone *z);
  * added to it; the mds fills it from the store at start-up; zone transfer
  * (IXFR) reads it. NULL if z is not served. */
 struct journal *query_ctx_journal(struct query_ctx *c, const struct zone *z);
+/* The change lists of zone z's updates that are applied in memory but not
+ * yet durable (nor undone), oldest first: a zone transfer undoes them to
+ * send the last durable serial. */
+void query_ctx_pending_changes(const struct query_ctx *c, const struct zone *z,
+			       void (*fn)(const struct zone_change *ch, size_t n, void *arg),
+			       void *arg);
 
 /* ---- one request --------------------------------------------------------- */
 
@@ -137,6 +155,11 @@ struct query {
 	struct query *pend_prev;
 
 	struct query_arena arena;       /* per-request scratch, reset per message */
+
+	/* Zone transfer (xfr.c). */
+	const uint8_t *req;             /* the request, only during query_process */
+	size_t req_len;
+	struct xfr *xfr;                /* the transfer query_next continues, or NULL */
 };
 
 /* One query object (about 80 KiB: it holds a 64 KiB response buffer). A
@@ -159,8 +182,13 @@ enum query_result query_process(struct query *q, const uint8_t *msg, size_t len)
  * used up. Reset by every query_process. */
 void *query_alloc(struct query *q, size_t n);
 
-/* Hook for zone transfers (AXFR/IXFR): not implemented yet, answered
- * NOTIMP. A transfer engine replaces this to stream several messages. */
+/* Zone transfers (AXFR/IXFR) are handed to xfr.c, which may answer with a
+ * stream of messages (QUERY_STREAM). */
 enum query_result query_xfr(struct query *q, struct zone *z);
+/* The next message of a stream: QUERY_STREAM (more follow), QUERY_RESPOND
+ * (this is the last; q is free again) or QUERY_DROP (the transfer failed:
+ * close the connection, as a truncated transfer cannot be resumed). A query
+ * dropped mid-stream is released by query_free (or the next query_process). */
+enum query_result query_next(struct query *q);
 
 #endif

@@ -42,6 +42,7 @@ struct server_conn {
 	socklen_t peer_len;
 	struct query *deferred;         /* this connection's updates waiting for the store */
 	unsigned ndeferred;
+	struct query *stream;           /* a zone transfer being sent (query_next), or NULL */
 	int paused;                     /* reading stopped: output or deferred bound hit */
 	int eof;                        /* the peer closed its side: answer, then close */
 	int entered;                    /* callbacks of this connection on the stack */
@@ -175,6 +176,7 @@ static void server_udp_read(evutil_socket_t fd, short what, void *arg)
 		q->on_done = server_udp_done;
 		switch (query_process(q, s->buf, (size_t)n)) {
 		case QUERY_RESPOND:
+		case QUERY_STREAM:      /* never over UDP; its first message is all */
 			server_udp_send(l, q);
 			break;
 		case QUERY_DROP:
@@ -200,6 +202,7 @@ static void server_conn_free(struct server_conn *c)
 	struct server *s = c->s;
 
 	server_list_detach(&c->deferred);
+	query_free(c->stream);          /* a transfer cut short */
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -237,19 +240,27 @@ static int server_conn_leave(struct server_conn *c)
 	return 0;
 }
 
+static void server_stream_pump(struct server_conn *c);
+
 /* Stop reading while the peer does not take its answers or too many of its
  * updates wait for the store; read again (and handle what is buffered
  * already) once both are back under their bounds. */
 static void server_conn_flow(struct server_conn *c)
 {
 	struct server *s = c->s;
-	size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
-	int over = out > s->o.conn_out_max || c->ndeferred >= s->o.conn_deferred_max;
+	size_t out;
+	int over;
 
+	if (c->stream != NULL)
+		server_stream_pump(c);
+	out = evbuffer_get_length(bufferevent_get_output(c->bev));
+	/* A connection sending a zone transfer reads nothing else meanwhile. */
+	over = out > s->o.conn_out_max || c->ndeferred >= s->o.conn_deferred_max ||
+	       c->stream != NULL;
 	if (c->closing)
 		return;
 	if (c->eof) {
-		if (out == 0 && c->ndeferred == 0)
+		if (out == 0 && c->ndeferred == 0 && c->stream == NULL)
 			server_conn_close(c);
 		return;
 	}
@@ -271,6 +282,29 @@ static void server_tcp_send(struct server_conn *c, const struct query *q)
 	if (evbuffer_add(out, len, 2) < 0 || evbuffer_add(out, q->resp, q->resp_len) < 0) {
 		log_err("server: out of memory for a TCP answer; closing the connection");
 		server_conn_close(c);
+	}
+}
+
+/* A zone transfer goes out one message at a time: the next is produced only
+ * once the output has drained to its low-water mark, so a big zone neither
+ * blocks the loop nor sits in memory. The write callback calls back here. */
+static void server_stream_pump(struct server_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	while (c->stream != NULL && !c->closing &&
+	       evbuffer_get_length(out) <= c->s->o.conn_out_max / 2) {
+		struct query *q = c->stream;
+		enum query_result r = query_next(q);
+
+		if (r == QUERY_STREAM || r == QUERY_RESPOND)
+			server_tcp_send(c, q);
+		if (r == QUERY_STREAM)
+			continue;
+		c->stream = NULL;
+		server_query_put(c->s, q);
+		if (r == QUERY_DROP)
+			server_conn_close(c);   /* the client must see the transfer fail */
 	}
 }
 
@@ -312,6 +346,14 @@ static void server_tcp_query(struct server_conn *c, const uint8_t *msg, size_t l
 	case QUERY_DEFERRED:
 		server_list_add(&c->deferred, q);
 		c->ndeferred++;
+		break;
+	case QUERY_STREAM:
+		server_tcp_send(c, q);
+		if (c->stream != NULL || c->closing) {
+			query_free(q);  /* cannot happen: reading stops while streaming */
+			break;
+		}
+		c->stream = q;          /* server_conn_flow sends the rest */
 		break;
 	}
 }
@@ -363,7 +405,7 @@ static void server_tcp_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (what & BEV_EVENT_WRITING) {
 			server_conn_close(c);   /* the peer stopped reading its answers */
-		} else if (c->ndeferred > 0 ||
+		} else if (c->ndeferred > 0 || c->stream != NULL ||
 			   evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
 			/* Waiting for the store or the peer is not idleness. */
 			if (!c->paused)
@@ -638,7 +680,8 @@ size_t server_unsent(const struct server *s)
 	size_t n = 0;
 
 	for (const struct server_conn *c = s->conns; c != NULL; c = c->next)
-		n += evbuffer_get_length(bufferevent_get_output(c->bev));
+		n += evbuffer_get_length(bufferevent_get_output(c->bev)) +
+		     (c->stream != NULL);       /* a transfer has more to come */
 	return n;
 }
 
@@ -669,4 +712,138 @@ size_t server_nlisten(const struct server *s)
 const struct server_stats *server_stats(const struct server *s)
 {
 	return &s->stats;
+}
+
+/* ======================================================================
+ * timers and UDP client sockets for other modules (notify.c)
+ * ====================================================================== */
+
+struct server_timer {
+	struct event *ev;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void server_timer_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_timer *t = arg;
+
+	(void)fd;
+	(void)what;
+	t->fn(t->arg);                  /* may free t: touch nothing after */
+}
+
+struct server_timer *server_timer_new(struct event_base *base, void (*fn)(void *arg),
+				      void *arg)
+{
+	struct server_timer *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->fn = fn;
+	t->arg = arg;
+	if ((t->ev = evtimer_new(base, server_timer_fire, t)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int server_timer_start(struct server_timer *t, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	return evtimer_add(t->ev, &tv) < 0 ? -ENOMEM : 0;
+}
+
+void server_timer_stop(struct server_timer *t)
+{
+	evtimer_del(t->ev);
+}
+
+void server_timer_free(struct server_timer *t)
+{
+	if (t == NULL)
+		return;
+	event_free(t->ev);
+	free(t);
+}
+
+struct server_udp {
+	evutil_socket_t fd;
+	struct event *ev;
+	server_udp_fn fn;
+	void *arg;
+	uint8_t buf[WIRE_TCP_MAX];
+};
+
+static void server_udp_client_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_udp *u = arg;
+	struct sockaddr_storage from;
+	socklen_t fromlen = sizeof(from);
+	ssize_t n;
+
+	(void)what;
+	/* One datagram per event: fn may close u. */
+	n = recvfrom(fd, u->buf, sizeof(u->buf), 0, (struct sockaddr *)&from, &fromlen);
+	if (n >= 0)
+		u->fn(u->arg, u->buf, (size_t)n, (const struct sockaddr *)&from, fromlen);
+}
+
+struct server_udp *server_udp_open(struct event_base *base, int family, server_udp_fn fn,
+				   void *arg, struct err *e)
+{
+	struct server_udp *u = calloc(1, sizeof(*u));
+
+	if (u == NULL) {
+		err_set(e, -ENOMEM, "udp socket: out of memory");
+		return NULL;
+	}
+	u->fn = fn;
+	u->arg = arg;
+	u->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd < 0) {
+		err_set(e, -errno, "udp socket: %s", strerror(errno));
+		free(u);
+		return NULL;
+	}
+	u->ev = event_new(base, u->fd, EV_READ | EV_PERSIST, server_udp_client_read, u);
+	if (u->ev == NULL || event_add(u->ev, NULL) < 0) {
+		err_set(e, -ENOMEM, "udp event: out of memory");
+		server_udp_close(u);
+		return NULL;
+	}
+	return u;
+}
+
+int server_udp_sendto(struct server_udp *u, const void *msg, size_t len,
+		      const struct sockaddr *to, socklen_t tolen)
+{
+	return sendto(u->fd, msg, len, 0, to, tolen) < 0 ? -errno : 0;
+}
+
+void server_udp_close(struct server_udp *u)
+{
+	if (u == NULL)
+		return;
+	if (u->ev != NULL)
+		event_free(u->ev);
+	close(u->fd);
+	free(u);
+}
+
+int server_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len,
+		      struct err *e)
+{
+	int n = (int)sizeof(*ss);
+
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(text, ':') == NULL ||
+	    evutil_parse_sockaddr_port(text, (struct sockaddr *)ss, &n) < 0 ||
+	    server_addr_port(ss) == 0)
+		return err_set(e, -EINVAL, "address '%s': expected ADDR:PORT or [ADDR6]:PORT",
+			       text);
+	*len = (socklen_t)n;
+	return 0;
 }

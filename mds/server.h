@@ -52,12 +52,41 @@ void server_free(struct server *s);
  * connections read nothing more, get their pending answers, then close. For
  * a clean shutdown. */
 void server_stop_listening(struct server *s);
-/* Bytes of TCP responses not yet handed to the kernel. */
+/* Bytes of TCP responses not yet handed to the kernel (non-zero while a
+ * zone transfer has messages left to produce). */
 size_t server_unsent(const struct server *s);
 
 /* Listener i as "ADDR:PORT" with the port actually bound; -ENOENT past the end. */
 int server_addr(const struct server *s, size_t i, char *buf, size_t len);
 size_t server_nlisten(const struct server *s);
 const struct server_stats *server_stats(const struct server *s);
+
+/* ---- a timer and a UDP client socket for other mds modules --------------
+ * (NOTIFY, notify.c), so that libevent stays in this file. Callbacks run on
+ * the loop; a callback may free its own timer or socket. */
+
+struct server_timer;
+struct server_timer *server_timer_new(struct event_base *base, void (*fn)(void *arg),
+				      void *arg);
+/* (Re)arm to fire once after ms milliseconds; 0 or -ENOMEM. */
+int server_timer_start(struct server_timer *t, unsigned ms);
+void server_timer_stop(struct server_timer *t);
+void server_timer_free(struct server_timer *t);         /* NULL is fine */
+
+struct server_udp;
+/* A datagram from `from` arrived on u. */
+typedef void (*server_udp_fn)(void *arg, const uint8_t *msg, size_t len,
+			      const struct sockaddr *from, socklen_t fromlen);
+/* An unbound (ephemeral port) non-blocking UDP socket of family AF_INET or
+ * AF_INET6, read on the loop. NULL with e set on error. */
+struct server_udp *server_udp_open(struct event_base *base, int family, server_udp_fn fn,
+				   void *arg, struct err *e);
+/* 0 or -errno. */
+int server_udp_sendto(struct server_udp *u, const void *msg, size_t len,
+		      const struct sockaddr *to, socklen_t tolen);
+void server_udp_close(struct server_udp *u);            /* NULL is fine */
+/* Parse "ADDR:PORT" or "[ADDR6]:PORT" (numeric). 0 or -EINVAL with e set. */
+int server_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len,
+		      struct err *e);
 
 #endif

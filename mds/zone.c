@@ -401,6 +401,49 @@ void zone_foreach(const struct zone *z,
 	}
 }
 
+/* ---- scanning (zone transfer) ----------------------------------------- */
+
+/* The 32 bits of v in reverse order: bucket indexes are compared this way,
+ * so that the buckets a table of 2^k slots has visited stay a prefix when it
+ * grows to 2^(k+1) (a bucket splits into two that sort next to each other). */
+static uint32_t rev32(uint32_t v)
+{
+	v = (v >> 1 & 0x55555555u) | (v & 0x55555555u) << 1;
+	v = (v >> 2 & 0x33333333u) | (v & 0x33333333u) << 2;
+	v = (v >> 4 & 0x0f0f0f0fu) | (v & 0x0f0f0f0fu) << 4;
+	v = (v >> 8 & 0x00ff00ffu) | (v & 0x00ff00ffu) << 8;
+	return v >> 16 | v << 16;
+}
+
+int zone_scan(const struct zone *z, uint64_t *cursor,
+	      void (*fn)(const struct wire_name *, const struct zone_rrset *, void *),
+	      void *arg)
+{
+	uint32_t m = (uint32_t)z->tabmask, v = (uint32_t)*cursor & m;
+	struct wire_name name;
+
+	for (const struct zone_node *n = z->tab[v]; n != NULL; n = n->next) {
+		if (n->nsets == 0)
+			continue;
+		zone_node_name(n, &name);
+		for (unsigned j = 0; j < n->nsets; j++)
+			fn(&name, n->sets[j], arg);
+	}
+	/* Add one to the reversed index: set the bits above the mask first so
+	 * that the carry runs into the index bits. */
+	v = rev32(rev32(v | ~m) + 1);
+	*cursor = v;
+	return v != 0;
+}
+
+int zone_scan_passed(const struct zone *z, uint64_t cursor, const struct wire_name *name)
+{
+	uint32_t m = (uint32_t)z->tabmask;
+	uint32_t b = (uint32_t)name_hash(name->b, name->len) & m;
+
+	return rev32(b) < rev32((uint32_t)cursor & m);
+}
+
 /* Copy of name, lower-cased; -EINVAL when outside the zone. */
 static int zone_name(const struct zone *z, const struct wire_name *in, struct wire_name *out)
 {

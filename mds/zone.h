@@ -88,6 +88,18 @@ void zone_foreach(const struct zone *z,
 		  void *arg);
 struct zone_rrset *zone_soa(const struct zone *z);
 
+/* Incremental scan (zone transfer): each call visits the (name, rrset) pairs
+ * of one hash bucket and advances *cursor (start at 0) in reverse-binary
+ * bucket order, as Redis's SCAN does, so a table that grows between calls
+ * (it never shrinks) neither repeats nor skips a name. Returns 1 while
+ * buckets remain, 0 after the last one. The SOA is not treated specially. */
+int zone_scan(const struct zone *z, uint64_t *cursor,
+	      void (*fn)(const struct wire_name *, const struct zone_rrset *, void *),
+	      void *arg);
+/* 1 if a scan now at cursor has visited the bucket of name (canonical), i.e.
+ * a change to name no longer affects what that scan has seen. */
+int zone_scan_passed(const struct zone *z, uint64_t cursor, const struct wire_name *name);
+
 /* ---- changes ---------------------------------------------------------- */
 
 /* One RRset that a transaction changed: old is what the zone had (NULL if

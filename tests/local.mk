@@ -38,6 +38,8 @@ MDS_UNIT_TESTS += tests/unit/check_zone
 MDS_UNIT_TESTS += tests/unit/check_update
 MDS_UNIT_TESTS += tests/unit/check_store
 MDS_UNIT_TESTS += tests/unit/check_query
+MDS_UNIT_TESTS += tests/unit/check_xfr
+MDS_UNIT_TESTS += tests/unit/check_notify
 
 BLOCKD_UNIT_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/blockd
 BLOCKD_UNIT_LDADD = $(BLOCKD_LIBS) $(CHECK_LIBS)
@@ -95,6 +97,10 @@ tests_unit_check_store_CFLAGS = $(MDS_UNIT_CFLAGS)
 tests_unit_check_store_LDADD = $(MDS_UNIT_LDADD)
 tests_unit_check_query_CFLAGS = $(MDS_UNIT_CFLAGS)
 tests_unit_check_query_LDADD = $(MDS_UNIT_LDADD)
+tests_unit_check_xfr_CFLAGS = $(MDS_UNIT_CFLAGS)
+tests_unit_check_xfr_LDADD = $(MDS_UNIT_LDADD)
+tests_unit_check_notify_CFLAGS = $(MDS_UNIT_CFLAGS)
+tests_unit_check_notify_LDADD = $(MDS_UNIT_LDADD)
 
 # ---- integration scripts: real programs on loopback in a temp dir -----------
 INTEGRATION_TESTS += tests/integration/cluster.sh
@@ -105,6 +111,7 @@ INTEGRATION_TESTS += tests/integration/mds-query.sh
 INTEGRATION_TESTS += tests/integration/mds-cluster.sh
 INTEGRATION_TESTS += tests/integration/block.sh
 INTEGRATION_TESTS += tests/integration/blockd.sh
+INTEGRATION_TESTS += tests/integration/mds-xfr.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh
@@ -120,6 +127,7 @@ tests_blocksign_LDADD = $(DNSFS_LIBS)
 
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/promtext-check.awk tests/integration/dnsprobe.py zones/example.zone
+EXTRA_DIST += zones/knot-secondary.conf zones/nsd-secondary.conf
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 include tests/fuzz/local.mk

@@ -1032,22 +1032,41 @@ static int ports_alloc(int *ports, int n, struct err *e)
 }
 
 /* DIR/tsig.key: a BIND key file (for `nsupdate -k`, `dig -k` and the mds)
- * with a fresh 256-bit HMAC-SHA256 secret, made once and then kept. */
+ * with a fresh 256-bit HMAC-SHA256 secret, made once and then kept; and
+ * DIR/tsig.kdig, the same key in the `alg:name:secret` form that `kdig -k`
+ * reads (kdig does not read BIND key files). */
 static int tsig_ensure(const struct cluster *c, struct err *e)
 {
 	unsigned char secret[32];
-	char b64[64], text[256];
-	int n;
+	char b64[64], text[256], kdig[PATH_MAX];
+	struct tsig_keyring kr = { 0 };
+	int n, r;
 
-	if (access(c->tsig_keyfile, F_OK) == 0)
+	if (access(c->tsig_keyfile, F_OK) < 0) {
+		if (RAND_bytes(secret, sizeof(secret)) != 1)
+			return err_set(e, -EIO, "cannot generate a TSIG secret: OpenSSL RAND_bytes failed");
+		EVP_EncodeBlock((unsigned char *)b64, secret, sizeof(secret));
+		n = snprintf(text, sizeof(text),
+			     "key \"%s\" {\n\talgorithm hmac-sha256;\n\tsecret \"%s\";\n};\n",
+			     CLUSTER_TSIG_KEYNAME, b64);
+		r = write_file(c->tsig_keyfile, text, (size_t)n, 0600, e);
+		if (r < 0)
+			return r;
+	}
+	path_in(kdig, c, "tsig.kdig");
+	if (access(kdig, F_OK) == 0)
 		return 0;
-	if (RAND_bytes(secret, sizeof(secret)) != 1)
-		return err_set(e, -EIO, "cannot generate a TSIG secret: OpenSSL RAND_bytes failed");
-	EVP_EncodeBlock((unsigned char *)b64, secret, sizeof(secret));
-	n = snprintf(text, sizeof(text),
-		     "key \"%s\" {\n\talgorithm hmac-sha256;\n\tsecret \"%s\";\n};\n",
-		     CLUSTER_TSIG_KEYNAME, b64);
-	return write_file(c->tsig_keyfile, text, (size_t)n, 0600, e);
+	r = tsig_keyring_load(&kr, c->tsig_keyfile, e);
+	if (r < 0)
+		return r;
+	if (kr.n == 0 || kr.keys[0].secret_len > 48) {
+		tsig_keyring_release(&kr);
+		return err_set(e, -EINVAL, "%s: no usable key", c->tsig_keyfile);
+	}
+	EVP_EncodeBlock((unsigned char *)b64, kr.keys[0].secret, (int)kr.keys[0].secret_len);
+	n = snprintf(text, sizeof(text), "hmac-sha256:%s:%s\n", CLUSTER_TSIG_KEYNAME, b64);
+	tsig_keyring_release(&kr);
+	return write_file(kdig, text, (size_t)n, 0600, e);
 }
 
 /* DIR/block.key: the cluster's block key (BIND format, like tsig.key), which

@@ -50,3 +50,13 @@ tests_fuzz_fuzz_blockauth_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/blockd
 tests_fuzz_fuzz_blockauth_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_blockauth_LDADD = $(BLOCKD_LIBS)
 endif
+
+# mds/xfr: AXFR/IXFR streams with updates committing between messages
+if FUZZ
+FUZZ_TARGETS += tests/fuzz/fuzz_xfr
+tests_fuzz_fuzz_xfr_SOURCES = tests/fuzz/fuzz_xfr.c
+tests_fuzz_fuzz_xfr_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/mds $(LIBEVENT_CFLAGS) \
+	-DDNSFS_SRCDIR='"$(abs_top_srcdir)"'
+tests_fuzz_fuzz_xfr_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_xfr_LDADD = $(MDS_LIBS)
+endif

@@ -68,7 +68,7 @@ check_match "dentry query: CNAME in the answer" "CNAME[[:space:]]+2\\.i\\.$Z" "$
 check_match "dentry query: inode TXT in the same answer" 'TXT[[:space:]]+"v=1 type=f' "$ans"
 
 # Zone transfer with the key includes what the updates added.
-axfr=$(kdig -k "$K" +tcp -p "$P" @"$A" "$Z" AXFR 2>&1)
+axfr=$(kdig -k "$C/tsig.kdig" +tcp -p "$P" @"$A" "$Z" AXFR 2>&1)
 check_match "kdig AXFR with the key: has the updated record" "keep\\.$Z.*TXT.*\"v2\"" "$axfr"
 check_match "kdig AXFR unsigned: refused" 'REFUSED|failed' "$(kdig +tcp -p "$P" @"$A" "$Z" AXFR 2>&1)"
 
