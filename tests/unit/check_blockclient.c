@@ -45,7 +45,7 @@ struct blob {
 #define BLOBS_MAX 4096
 
 struct fake {
-	int lfd;
+	atomic_int lfd;                 /* closed (-1) by fake_kill while accepting */
 	int port;
 	atomic_int mode;
 	atomic_int puts, gets, heads, conns;
@@ -286,13 +286,17 @@ static void *accept_main(void *arg)
 	struct fake *f = arg;
 
 	while (!atomic_load(&stopping)) {
-		struct pollfd pf = { .fd = f->lfd, .events = POLLIN };
+		struct pollfd pf = { .fd = atomic_load(&f->lfd), .events = POLLIN };
 		struct conn *c;
 		int fd;
 
+		if (pf.fd < 0) {
+			usleep(10000);
+			continue;
+		}
 		if (poll(&pf, 1, 50) <= 0)
 			continue;
-		fd = accept(f->lfd, NULL, NULL);
+		fd = accept(pf.fd, NULL, NULL);
 		if (fd < 0)
 			continue;
 		atomic_fetch_add(&f->conns, 1);
@@ -322,10 +326,10 @@ static void fake_kill(struct fake *f)
 		shutdown(f->cfd[i], SHUT_RDWR);
 	pthread_mutex_unlock(&f->lock);
 	usleep(10000);
-	if (f->lfd >= 0) {
-		shutdown(f->lfd, SHUT_RDWR);
-		close(f->lfd);
-		f->lfd = -1;
+	int lfd = atomic_exchange(&f->lfd, -1);
+	if (lfd >= 0) {
+		shutdown(lfd, SHUT_RDWR);
+		close(lfd);
 	}
 }
 
@@ -351,11 +355,12 @@ static void fakes_start(int n, int auth)
 		f->auth = auth;
 		f->cache = blockauth_cache_new();
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_ge(f->lfd, 0);
-		ck_assert_int_eq(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-		ck_assert_int_eq(listen(f->lfd, 64), 0);
-		getsockname(f->lfd, (struct sockaddr *)&sa, &sl);
+		int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ge(lfd, 0);
+		ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		ck_assert_int_eq(listen(lfd, 64), 0);
+		getsockname(lfd, (struct sockaddr *)&sa, &sl);
+		atomic_store(&f->lfd, lfd);
 		f->port = ntohs(sa.sin_port);
 		ck_assert_int_eq(pthread_create(&f->th, NULL, accept_main, f), 0);
 	}
@@ -371,8 +376,8 @@ static void fakes_stop(void)
 	for (int i = 0; i < nfakes; i++) {
 		struct fake *f = &fakes[i];
 
-		if (f->lfd >= 0)
-			close(f->lfd);
+		if (atomic_load(&f->lfd) >= 0)
+			close(atomic_load(&f->lfd));
 		for (size_t j = 0; j < f->nblobs; j++)
 			free(f->blobs[j].data);
 		blockauth_cache_free(f->cache);
