@@ -11,6 +11,8 @@
 #include "resolve.h"
 #include "wire.h"
 
+#define RESOLVE_MAX_RTT "1000"  /* ms: longest wait unbound assumes per try */
+
 struct resolve {
 	struct ub_ctx *ctx;     /* owned */
 };
@@ -51,6 +53,10 @@ int resolve_new(struct resolve **out, const char *zone, const char *addr, int po
 	r = set_opt(res->ctx, "do-not-query-localhost:", "no", e);
 	if (r == 0)
 		r = set_opt(res->ctx, "qname-minimisation:", "no", e);
+	/* The mds is near: cap unbound's retry backoff (its default grows to
+	 * 120 s, so a down mds took 18 s to report; now about 2 s). */
+	if (r == 0)
+		r = set_opt(res->ctx, "infra-cache-max-rtt:", RESOLVE_MAX_RTT, e);
 	/* unbound answers some names itself (RFC 6761: test., invalid., ...,
 	 * as local zones); a zone of ours below them must pass through. */
 	if (r == 0) {
