@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,7 +397,11 @@ static int listen_on(const char *addr_port, int *bound_port, struct err *e)
 		rc = err_set(e, -errno, "httpd: socket: %s", strerror(errno));
 		goto fail;
 	}
+	/* TCP_NODELAY is inherited by accepted sockets (Linux): evhttp writes a
+	 * reply in 16 KiB pieces, and Nagle would hold the last one back until
+	 * the client's delayed ACK, 40 ms later, on every keep-alive request. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, HTTPD_BACKLOG) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
 		rc = err_set(e, -errno, "httpd: listen on %s: %s", addr_port, strerror(errno));

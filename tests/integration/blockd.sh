@@ -9,6 +9,7 @@
 BLOCKD="$top_builddir/blockd/dnsfs-blockd"
 SIGN="$top_builddir/tests/blocksign"
 CHECKER="$top_srcdir/tests/promtext-check.awk"
+PROBE="python3 $top_srcdir/tests/integration/blockprobe.py"
 for tool in curl python3 sha256sum; do
 	command -v "$tool" >/dev/null || bail "$tool is not installed (tools/install-deps)"
 done
@@ -151,6 +152,13 @@ check_eq "HEAD: no body" "" "$(sed '1,/^$/d' "$TMP/head")"
 check_eq "HEAD of an absent block: 404" 404 "$(fetch "/v1/blocks/$B" -I)"
 $CURL -v -o /dev/null "$URL/v1/blocks/$A" -o /dev/null "$URL/v1/status" 2>"$TMP/curl.v"
 check "keep-alive: curl reused the connection" grep -qi 're-using existing connection\|reusing existing connection' "$TMP/curl.v"
+# Nagle's algorithm against the client's delayed ACK would add 40 ms to every
+# keep-alive reply: none of 20 GETs of 100 kB may take 35 ms or more.
+out=$($PROBE keepalive "$P" "$A" 20)
+check_match "keep-alive: 20 GETs without 40 ms stalls ($out)" 'max_ms ([0-9]|[12][0-9]|3[0-4])$' "$out"
+G=$(mkblock "$TMP/g" 3000)
+check_eq "a client signing from the documented formula (Python hmac)" "put 201 get 200 same True" \
+	"$($PROBE put "$P" "$KEY" "$TMP/g")"
 
 # ---- DELETE and replay ----------------------------------------------------
 check_eq "signed PUT of B: 201" 201 "$(req PUT "/v1/blocks/$B" "$TMP/b")"
@@ -183,7 +191,7 @@ check_eq "listing: application/x-ndjson" application/x-ndjson "$(header Content-
 cut -d'"' -f4 "$TMP/body" >"$TMP/list.all"
 stored=$(find "$DATA"/[0-9a-f][0-9a-f] -type f ! -name '.tmp-*' -printf '%f\n' | sort)
 check_eq "listing: every block, in hash order" "$stored" "$(cat "$TMP/list.all")"
-check_eq "listing: 22 blocks" 22 "$(wc -l <"$TMP/list.all" | tr -d ' ')"
+check_eq "listing: 23 blocks" 23 "$(wc -l <"$TMP/list.all" | tr -d ' ')"
 check_match "listing: lines carry size and mtime" "^\\{\"hash\":\"$A\",\"size\":100000,\"mtime\":[0-9]+\\}\$" \
 	"$(grep "$A" "$TMP/body")"
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$TMP/body"
@@ -208,7 +216,7 @@ check_eq "listing with a bad cursor: 400" 400 "$(fetch "/v1/blocks?after=xyz")"
 # ---- status and metrics -----------------------------------------------------
 check_eq "GET /v1/status: 200" 200 "$(fetch /v1/status)"
 st=$(cat "$TMP/body")
-check_eq "status: JSON with the block count" 22 "$(json 'd["blocks"]' <<<"$st")"
+check_eq "status: JSON with the block count" 23 "$(json 'd["blocks"]' <<<"$st")"
 check_eq "status: used = the sizes summed" "$(find "$DATA"/[0-9a-f][0-9a-f] -type f -printf '%s\n' | awk '{s += $1} END {print s}')" \
 	"$(json 'd["used"]' <<<"$st")"
 check_eq "status: capacity, free, version, node id" True \
@@ -227,7 +235,7 @@ check_match "metrics: request latency histogram" '^dnsfs_blockd_request_duration
 check_match "metrics: fsync latency histogram" '^dnsfs_blockd_fsync_duration_seconds_count [1-9]' "$m"
 check_match "metrics: bytes in" '^dnsfs_blockd_received_bytes_total [1-9]' "$m"
 check_match "metrics: bytes out" '^dnsfs_blockd_sent_bytes_total [1-9]' "$m"
-check_match "metrics: blocks gauge" '^dnsfs_blockd_blocks 22$' "$m"
+check_match "metrics: blocks gauge" '^dnsfs_blockd_blocks 23$' "$m"
 check_match "metrics: disk free and used" '^dnsfs_blockd_free_bytes [1-9].*' "$m"
 check_match "metrics: used bytes" '^dnsfs_blockd_used_bytes [1-9]' "$m"
 check_match "metrics: process cpu" '^process_cpu_seconds_total ' "$m"

@@ -252,7 +252,7 @@ START_TEST(test_bad_hash)
 	struct hash h, other;
 	void *p = make_block(3, 100, &h);
 
-	make_block(4, 1, &other);
+	free(make_block(4, 1, &other));
 	ck_assert_int_eq(blockstore_put(bs, &other, p, 100, 0, &e), -EBADMSG);
 	ck_assert_msg(strstr(e.msg, "does not hash") != NULL, "%s", e.msg);
 	ck_assert_int_eq(count_temps(), 0);
