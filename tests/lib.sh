@@ -49,11 +49,15 @@ done_testing() {
 # bail "reason": abort the script as one failed test (TAP "Bail out!").
 bail() { echo "Bail out! $*"; exit 1; }
 
-# A free TCP+UDP port on 127.0.0.1 (probabilistic, checked with ss).
+# A free TCP+UDP port on 127.0.0.1 (probabilistic, checked with ss), below
+# the kernel's ephemeral range: there, the outgoing connections of tests
+# running in parallel (block clients open many) could take it before we bind.
 free_port() {
-	local p i
+	local p i lo=10000 hi
+	hi=$(awk '{print $1 - 1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ -n "$hi" ] && [ "$hi" -gt $((lo + 1000)) ] || { lo=20000; hi=59999; }
 	for i in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
 		if ! ss -Hltun "sport = :$p" 2>/dev/null | grep -q .; then echo "$p"; return 0; fi
 	done
 	return 1
