@@ -726,8 +726,12 @@ static int blockd_register(struct cluster *c, FILE *out, struct err *e)
 	int r;
 
 	r = tsig_keyring_load(&kr, c->tsig_keyfile, e);
-	if (r < 0)
+	if (r == 0 && kr.n == 0)
+		r = err_set(e, -ENOKEY, "%s: no key to sign the UPDATE with", c->tsig_keyfile);
+	if (r < 0) {
+		tsig_keyring_release(&kr);
 		return r;
+	}
 	for (int i = 0; i < c->nblockd; i++) {
 		blockd_name(ids[i], sizeof(ids[i]), c, i);
 		v[i] = (struct nodereg_node){ ids[i], c->mds_addr, (uint16_t)c->blockd_port[i],
