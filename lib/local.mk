@@ -21,3 +21,13 @@ DNSFS_LIBS = lib/libdnsfs.a $(CRYPTO_LIBS) -lm
 # lib/httpd is the one user of libevent in lib/.
 lib_libdnsfs_a_CFLAGS += $(LIBEVENT_CFLAGS)
 DNSFS_LIBS += $(LIBEVENT_LIBS)
+lib_libdnsfs_a_SOURCES += lib/ec.c lib/ec.h
+# lib/ec is the one user of ISA-L.
+lib_libdnsfs_a_CFLAGS += $(ISAL_CFLAGS)
+DNSFS_LIBS += $(ISAL_LIBS) -lpthread
+lib_libdnsfs_a_SOURCES += lib/httpc.c lib/httpc.h
+lib_libdnsfs_a_SOURCES += lib/blockclient.c lib/blockclient.h
+lib_libdnsfs_a_SOURCES += lib/resolve.c lib/resolve.h
+# lib/resolve is the one user of libunbound.
+lib_libdnsfs_a_CFLAGS += $(UNBOUND_CFLAGS)
+DNSFS_LIBS += $(UNBOUND_LIBS)

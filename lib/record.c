@@ -1054,6 +1054,26 @@ static int parse_ref(const struct tok *t, int stripe, struct record_refs *refs,
 	return refs_add(refs, off, len, k, m, hs, e);
 }
 
+int record_ref_parse(struct record_refs *refs, const char *token, size_t len,
+		     struct err *e)
+{
+	char sh[SHOW_MAX + 4];
+	struct tok t;
+	int rc = tok_split(token, len, &t, e);
+
+	if (rc < 0)
+		return rc;
+	if (!tok_is(&t, "b") && !tok_is(&t, "s"))
+		return err_set(e, -EINVAL, "\"%s\" is not a block ref (b=... or s=...)",
+			       show(sh, token, len));
+	return parse_ref(&t, tok_is(&t, "s"), refs, e);
+}
+
+void record_refs_release(struct record_refs *refs)
+{
+	refs_release(refs);
+}
+
 /* Order, lengths and sizes of a ref list (the parser and the formatter). */
 static int refs_check(const struct record_refs *refs, size_t max, uint64_t end,
 		      const char *what, struct err *e)
@@ -1111,6 +1131,20 @@ static void refs_put(struct out *o, const struct record_refs *refs)
 			out_put(o, hex, HASH_HEX_LEN);
 		}
 	}
+}
+
+int record_ref_format(const struct record_ref *ref, char *buf, size_t buflen,
+		      struct err *e)
+{
+	struct record_refs one = { (struct record_ref *)ref, 1, 1 };
+	struct out o = { buf, buflen, 0 };
+
+	refs_put(&o, &one);
+	/* refs_put leads with a space; drop it */
+	if (o.len > 0 && o.len <= buflen)
+		memmove(buf, buf + 1, o.len - 1);
+	o.len--;
+	return out_finish(&o, SIZE_MAX - 1, "ref", e);
 }
 
 static int unknown_add(struct record_unknown *u, const char *p, size_t n,

@@ -165,6 +165,19 @@ int record_refs_add_stripe(struct record_refs *refs, uint64_t off, uint64_t len,
 			   unsigned k, unsigned m, const struct hash *h,
 			   struct err *e);
 
+/* Parse one token, "b=<off>:<len>:<hash>" or "s=<off>:<len>:<k>+<m>:<h>,...",
+ * and append it to refs (order is not checked). 0, -EINVAL, -ERANGE, -ENOMEM
+ * with the reason in e. For tools and clients that pass refs around as text
+ * (`dnsfsctl block put` prints them). */
+int record_ref_parse(struct record_refs *refs, const char *token, size_t len,
+		     struct err *e);
+/* The token of one ref, NUL-terminated, as record_inode_format writes it.
+ * Returns its length or -ENOSPC (a 32+16 stripe needs about 3200 bytes). */
+int record_ref_format(const struct record_ref *ref, char *buf, size_t buflen,
+		      struct err *e);
+/* Free the refs and their hashes; refs is left empty and reusable. */
+void record_refs_release(struct record_refs *refs);
+
 /* Called once per referenced block hash: every occurrence, in ref order,
  * stripe members data first, duplicates included (the mds counts references
  * with this, adding on commit and subtracting on replace with the same walk).

@@ -29,6 +29,9 @@ LIB_UNIT_TESTS += tests/unit/check_wire
 LIB_UNIT_TESTS += tests/unit/check_tsig
 LIB_UNIT_TESTS += tests/unit/check_metrics
 LIB_UNIT_TESTS += tests/unit/check_httpd
+LIB_UNIT_TESTS += tests/unit/check_ec
+LIB_UNIT_TESTS += tests/unit/check_blockclient
+LIB_UNIT_TESTS += tests/unit/check_resolve
 LIB_UNIT_TESTS += tests/unit/check_blockauth
 
 MDS_UNIT_TESTS =
@@ -72,6 +75,13 @@ tests_unit_check_metrics_LDADD = $(UNIT_LDADD)
 tests_unit_check_metrics_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 tests_unit_check_httpd_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_httpd_LDADD = $(UNIT_LDADD) -lpthread
+tests_unit_check_ec_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_ec_LDADD = $(UNIT_LDADD)
+# in-process fake block nodes (threads) for the faults a real blockd cannot fake
+tests_unit_check_blockclient_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_blockclient_LDADD = $(UNIT_LDADD) -lpthread
+tests_unit_check_resolve_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_resolve_LDADD = $(UNIT_LDADD)
 tests_unit_check_blockauth_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_blockauth_LDADD = $(UNIT_LDADD)
 
@@ -103,10 +113,9 @@ INTEGRATION_TESTS += tests/integration/httpd.sh
 INTEGRATION_TESTS += tests/integration/mds-query.sh
 INTEGRATION_TESTS += tests/integration/mds-cluster.sh
 INTEGRATION_TESTS += tests/integration/mds-xfr.sh
-
-INTEGRATION_TESTS += tests/integration/blockd.sh
-
 INTEGRATION_TESTS += tests/integration/mds-metrics.sh
+INTEGRATION_TESTS += tests/integration/blockd.sh
+INTEGRATION_TESTS += tests/integration/block.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh
@@ -123,7 +132,6 @@ tests_blocksign_LDADD = $(DNSFS_LIBS)
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/promtext-check.awk tests/integration/dnsprobe.py zones/example.zone
 EXTRA_DIST += zones/knot-secondary.conf zones/nsd-secondary.conf
-
 EXTRA_DIST += tests/integration/blockprobe.py
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 

@@ -1,7 +1,7 @@
 /* cluster: a local dnsfs cluster kept in one directory (see cluster.h).
  * The parts are rows of one table, started in order and stopped in reverse;
- * each keeps DIR/<part>.pid. Redis and the mds run so far; blockd and the
- * mount join as rows. */
+ * each keeps DIR/<part>.pid. Redis, the mds and the block daemons run so
+ * far (blockd registered in the zone as SRV + A); the mount joins as a row. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +26,7 @@
 
 #include "cluster.h"
 #include "env.h"
+#include "nodereg.h"
 #include "proc.h"
 #include "tsig.h"
 
@@ -636,6 +637,118 @@ static void mds_describe(const struct cluster *c, int idx, FILE *out)
 		c->mds_port, c->zone, c->mds_addr, c->mds_metrics_port);
 }
 
+/* -------------------------------------------------------------- blockd --- */
+
+static void blockd_name(char *out, size_t len, const struct cluster *c, int idx)
+{
+	strf(out, len, "blockd-%d.n.%s", idx + 1, c->zone);
+}
+
+static int blockd_count(const struct cluster *c)
+{
+	return c->nblockd;
+}
+
+static int blockd_write_conf(const struct cluster *c, int idx, const char *conf,
+			     const char *data, const char *pidfile, struct err *e)
+{
+	char text[4 * PATH_MAX + 1024], id[300];
+	int n;
+
+	blockd_name(id, sizeof(id), c, idx);
+	n = snprintf(text, sizeof(text),
+		     "# dnsfs-blockd blockd-%d of the cluster in %s, written by\n"
+		     "# `dnsfsctl cluster up` (rewritten on every up).\n"
+		     "listen = %s:%d\n"
+		     "data = \"%s\"\n"
+		     "keyfile = \"%s\"\n"
+		     "node_id = %s\n"
+		     "pidfile = \"%s\"\n"
+		     "log_level = info\n",
+		     idx + 1, c->dir, c->mds_addr, c->blockd_port[idx], data, c->block_keyfile,
+		     id, pidfile);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return err_set(e, -ENAMETOOLONG, "%s: paths too long", conf);
+	return write_file(conf, text, (size_t)n, 0644, e);
+}
+
+static int blockd_start(struct cluster *c, int idx, pid_t *pid, struct err *e)
+{
+	char exe[PATH_MAX], conf[PATH_MAX], data[PATH_MAX], log[PATH_MAX], pidfile[PATH_MAX];
+	char name[32], tail[256];
+	int r, status;
+
+	if (find_program("dnsfs-blockd", "blockd", exe, sizeof(exe)) < 0)
+		return err_set(e, -ENOENT, "dnsfs-blockd not found next to dnsfsctl, in the build "
+			       "tree or in PATH: build it with make");
+	snprintf(name, sizeof(name), "blockd-%d", idx + 1);
+	if (strf(conf, sizeof(conf), "%s/%s.conf", c->dir, name) < 0 ||
+	    strf(data, sizeof(data), "%s/%s", c->dir, name) < 0 ||
+	    strf(log, sizeof(log), "%s/%s.log", c->dir, name) < 0)
+		return err_set(e, -ENAMETOOLONG, "%s: path too long", c->dir);
+	part_pidfile(pidfile, c, name);
+	r = blockd_write_conf(c, idx, conf, data, pidfile, e);
+	if (r < 0)
+		return r;
+	/* Like the mds: the first process exits 0 once blockd listens. */
+	const char *const argv[] = { exe, "-c", conf, NULL };
+	r = proc_run(argv, log, &status, e);
+	if (r < 0)
+		return r;
+	if (status != 0) {
+		log_tail(log, tail, sizeof(tail));
+		return err_set(e, -EIO, "dnsfs-blockd exited with status %d; %s says: %s",
+			       status, log, tail);
+	}
+	r = proc_pidfile_read(pidfile, pid, e);
+	if (r < 0)
+		return r;
+	if (!proc_alive(*pid, "dnsfs-blockd"))
+		return err_set(e, -ESRCH, "dnsfs-blockd (pid %d) is gone after starting; see %s",
+			       (int)*pid, log);
+	return 0;
+}
+
+static void blockd_describe(const struct cluster *c, int idx, FILE *out)
+{
+	char id[300];
+
+	blockd_name(id, sizeof(id), c, idx);
+	fprintf(out, "  http %s:%d  %s", c->mds_addr, c->blockd_port[idx], id);
+}
+
+/* Once every blockd runs: put them in the zone (`_blockd._tcp.Z SRV` and
+ * `blockd-K.n.Z A`) with one signed UPDATE. Records that are there already
+ * are left as they are, so this runs on every up. */
+static int blockd_register(struct cluster *c, FILE *out, struct err *e)
+{
+	struct nodereg_node v[CLUSTER_BLOCKD_MAX];
+	char ids[CLUSTER_BLOCKD_MAX][300];
+	struct tsig_keyring kr = { 0 };
+	int r;
+
+	r = tsig_keyring_load(&kr, c->tsig_keyfile, e);
+	if (r == 0 && kr.n == 0)
+		r = err_set(e, -ENOKEY, "%s: no key to sign the UPDATE with", c->tsig_keyfile);
+	if (r < 0) {
+		tsig_keyring_release(&kr);
+		return r;
+	}
+	for (int i = 0; i < c->nblockd; i++) {
+		blockd_name(ids[i], sizeof(ids[i]), c, i);
+		v[i] = (struct nodereg_node){ ids[i], c->mds_addr, (uint16_t)c->blockd_port[i],
+					      CLUSTER_BLOCKD_WEIGHT };
+	}
+	r = nodereg_add(c->mds_addr, c->mds_port, c->zone, &kr.keys[0], v, (size_t)c->nblockd,
+			NODEREG_TTL, 5000, e);
+	tsig_keyring_release(&kr);
+	if (r < 0)
+		return r;
+	fprintf(out, "%-9s %d block daemons in _blockd._tcp.%s SRV\n", "blockd", c->nblockd,
+		c->zone);
+	return 0;
+}
+
 /* --------------------------------------------------------------- parts --- */
 
 /* One kind of process in the cluster. To add the mds, blockd and mount,
@@ -650,11 +763,16 @@ struct cluster_part {
 	int (*start)(struct cluster *c, int idx, pid_t *pid, struct err *e);
 	/* Append details to a running part's status line; may be NULL. */
 	void (*describe)(const struct cluster *c, int idx, FILE *out);
+	/* After up has every instance running: more setup, on every up (so it
+	 * must be idempotent); may be NULL. */
+	int (*settle)(struct cluster *c, FILE *out, struct err *e);
 };
 
 static const struct cluster_part parts[] = {
-	{ "redis", "redis-server", 0, NULL, redis_start, redis_describe },
-	{ "mds", "dnsfs-mds", 0, NULL, mds_start, mds_describe },
+	{ "redis", "redis-server", 0, NULL, redis_start, redis_describe, NULL },
+	{ "mds", "dnsfs-mds", 0, NULL, mds_start, mds_describe, NULL },
+	{ "blockd", "dnsfs-blockd", 0, blockd_count, blockd_start, blockd_describe,
+	  blockd_register },
 };
 
 #define NPARTS (sizeof(parts) / sizeof(parts[0]))
@@ -833,6 +951,7 @@ static int env_save(const struct cluster *c, struct err *e)
 	SET("DNSFS_MDS_METRICS_PORT", val);
 	SET("DNSFS_TSIG_KEYFILE", c->tsig_keyfile);
 	SET("DNSFS_TSIG_KEYNAME", CLUSTER_TSIG_KEYNAME);
+	SET("DNSFS_BLOCK_KEYFILE", c->block_keyfile);
 	snprintf(val, sizeof(val), "%d", c->nblockd);
 	SET("DNSFS_BLOCKD_COUNT", val);
 	SET("DNSFS_BLOCKD", buf);
@@ -964,6 +1083,20 @@ static int tsig_ensure(const struct cluster *c, struct err *e)
 	return write_file(kdig, text, (size_t)n, 0600, e);
 }
 
+/* DIR/block.key: the cluster's block key (BIND format, like tsig.key), which
+ * signs block PUTs and DELETEs; made once and then kept. */
+static int block_key_ensure(const struct cluster *c, struct err *e)
+{
+	unsigned char secret[32];
+
+	if (access(c->block_keyfile, F_OK) == 0)
+		return 0;
+	if (RAND_bytes(secret, sizeof(secret)) != 1)
+		return err_set(e, -EIO, "cannot generate a block key: OpenSSL RAND_bytes failed");
+	return tsig_key_write_file(c->block_keyfile, CLUSTER_BLOCK_KEYNAME, secret,
+				   sizeof(secret), e);
+}
+
 /* --------------------------------------------------- opening a cluster --- */
 
 /* Resolve o->dir into c and take the directory's lock (fd in *lock, or -1
@@ -1000,6 +1133,7 @@ static int cluster_open(struct cluster *c, const struct cluster_opts *o, int cre
 		return r;
 	snprintf(c->dir, sizeof(c->dir), "%s", real);
 	if (path_in(c->env_path, c, "cluster.env") < 0 || path_in(c->tsig_keyfile, c, "tsig.key") < 0 ||
+	    path_in(c->block_keyfile, c, "block.key") < 0 ||
 	    path_in(c->redis_sock, c, "redis.sock") < 0 || path_in(lockpath, c, "cluster.lock") < 0)
 		return err_set(e, -ENAMETOOLONG, "%s: path too long", c->dir);
 	if (!create && access(c->env_path, F_OK) < 0)
@@ -1169,6 +1303,8 @@ int cluster_up(const struct cluster_opts *o, FILE *out, struct err *e)
 	if (r < 0)
 		goto fail;
 	r = tsig_ensure(&c, e);
+	if (r == 0)
+		r = block_key_ensure(&c, e);
 	if (r < 0)
 		goto fail;
 	r = make_dirs(c.mount, 0755, e);
@@ -1202,6 +1338,13 @@ int cluster_up(const struct cluster_opts *o, FILE *out, struct err *e)
 				goto fail;
 			}
 			fprintf(out, "%-9s %-8s pid %d\n", name, "started", (int)pid);
+		}
+		if (p->settle != NULL) {
+			r = p->settle(&c, out, e);
+			if (r < 0) {
+				err_prefix(e, "%s: ", p->name);
+				goto fail;
+			}
 		}
 	}
 	fprintf(out, "cluster up in %s; source %s\n", c.dir, c.env_path);

@@ -14,6 +14,8 @@
 #define CLUSTER_DEFAULT_BLOCKD 6
 #define CLUSTER_BLOCKD_MAX 64
 #define CLUSTER_TSIG_KEYNAME "dnsfs-admin"
+#define CLUSTER_BLOCK_KEYNAME "dnsfs-block"   /* signs block requests (lib/blockauth) */
+#define CLUSTER_BLOCKD_WEIGHT 10        /* SRV weight of every block daemon */
 #define CLUSTER_STOP_TIMEOUT_MS 10000   /* SIGTERM grace before SIGKILL */
 #define CLUSTER_READY_TIMEOUT_MS 10000  /* how long a part may take to start */
 #define CLUSTER_EXIT_STOPPED 3          /* status: some part is not running */
@@ -36,6 +38,7 @@ struct cluster {
 	int mds_port;                   /* DNSFS_MDS_PORT: DNS over UDP and TCP */
 	int mds_metrics_port;           /* DNSFS_MDS_METRICS_PORT: HTTP /metrics */
 	char tsig_keyfile[PATH_MAX];    /* DNSFS_TSIG_KEYFILE: DIR/tsig.key */
+	char block_keyfile[PATH_MAX];   /* DNSFS_BLOCK_KEYFILE: DIR/block.key */
 	int nblockd;                    /* DNSFS_BLOCKD_COUNT */
 	int blockd_port[CLUSTER_BLOCKD_MAX]; /* DNSFS_BLOCKD, all on mds_addr */
 	char redis_sock[PATH_MAX];      /* DIR/redis.sock (DNSFS_REDIS minus unix:) */

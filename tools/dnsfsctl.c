@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "block.h"
 #include "cluster.h"
 #include "err.h"
 
@@ -19,6 +20,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "cluster", cluster_cmd, "run a whole cluster on this host (up, status, down)" },
+	{ "block", block_cmd, "store and read blocks, show placement (put, get, place, stat)" },
 };
 
 static void usage(FILE *f)

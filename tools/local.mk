@@ -3,5 +3,7 @@ bin_PROGRAMS += tools/dnsfsctl
 tools_dnsfsctl_SOURCES = \
 	tools/dnsfsctl.c \
 	tools/cluster.c tools/cluster.h
+tools_dnsfsctl_SOURCES += tools/block.c tools/block.h
+tools_dnsfsctl_SOURCES += tools/nodereg.c tools/nodereg.h
 tools_dnsfsctl_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tools_dnsfsctl_LDADD = $(DNSFS_LIBS)

@@ -1247,6 +1247,43 @@ START_TEST(test_mutation_page_entry)
 }
 END_TEST
 
+/* One ref token at a time, as `dnsfsctl block` passes refs around. */
+START_TEST(test_ref_tokens)
+{
+	static const char *const good[] = {
+		"b=0:1048576:df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119",
+		"s=1048576:3951424:2+1:67abdd721024f0ff4e0b3f4c2fc13bc5bad42d0b7851d456d88d203d15aaa450,"
+		"26b25d457597a7b0463f9620f666dd10aa2c4373a505967c7c8d70922a2d6ece,"
+		"9d9f290527a6be626a8f5985b26e19b237b44872b03631811df4416fc1713178",
+	};
+	struct record_refs refs = { 0 };
+	struct err e = { 0 };
+	char buf[512];
+
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_int_eq(record_ref_parse(&refs, good[i], strlen(good[i]), &e), 0);
+		ck_assert_int_eq(record_ref_format(&refs.v[i], buf, sizeof(buf), &e),
+				 (int)strlen(good[i]));
+		ck_assert_str_eq(buf, good[i]);
+		/* exactly enough room, and one byte short */
+		ck_assert_int_eq(record_ref_format(&refs.v[i], buf, strlen(good[i]) + 1, &e),
+				 (int)strlen(good[i]));
+		ck_assert_int_eq(record_ref_format(&refs.v[i], buf, strlen(good[i]), &e), -ENOSPC);
+	}
+	ck_assert_uint_eq(refs.n, 2);
+	ck_assert_uint_eq(refs.v[1].k, 2);
+	ck_assert_uint_eq(refs.v[1].m, 1);
+	ck_assert_int_eq(record_ref_parse(&refs, "size=3", 6, &e), -EINVAL);
+	ck_assert_int_eq(record_ref_parse(&refs, "b=1:2:zz", 8, &e), -EINVAL);
+	ck_assert_int_eq(record_ref_parse(&refs, "b", 1, &e), -EINVAL);
+	ck_assert_uint_eq(refs.n, 2);
+	record_refs_release(&refs);
+	ck_assert_uint_eq(refs.n, 0);
+	ck_assert_ptr_null(refs.v);
+	record_refs_release(&refs);
+}
+END_TEST
+
 static Suite *record_suite(void)
 {
 	Suite *s = suite_create("record");
@@ -1273,6 +1310,7 @@ static Suite *record_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("page");
 	tcase_add_test(tc, test_page);
+	tcase_add_test(tc, test_ref_tokens);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("entry");
 	tcase_add_test(tc, test_entry);
