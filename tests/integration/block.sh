@@ -2,7 +2,7 @@
 # blockd registered in DNS, files of awkward sizes stored replicated and as
 # 4+2 stripes and read back byte for byte, reads with nodes killed, the
 # write quorum, a flipped byte on disk found by `block stat`, and unsigned
-# PUTs refused. Set DNSFS_TEST_BIG=1 to add a 100 MiB file.
+# PUTs refused. Includes a 100 MiB file unless DNSFS_TEST_BIG=0.
 . "$top_srcdir/tests/lib.sh"
 
 for tool in dig curl cmp; do
@@ -43,7 +43,8 @@ check_eq "unsigned curl -X PUT is refused with 401" 401 "$code"
 
 # ---- round trips -------------------------------------------------------------
 sizes="0 1 4096 1048575 1048576 1048577 10485760"
-[ "${DNSFS_TEST_BIG:-0}" = 1 ] && sizes="$sizes 104857600"
+# 100 MiB (the issue asks for it; about 10 s). DNSFS_TEST_BIG=0 leaves it out.
+[ "${DNSFS_TEST_BIG:-1}" = 1 ] && sizes="$sizes 104857600"
 for n in $sizes; do
 	head -c "$n" /dev/urandom >"$TMP/f$n"
 done
