@@ -542,6 +542,35 @@ static int find_program(const char *name, const char *builddir, char *out, size_
 	return proc_find_exe(name, out, outlen);
 }
 
+/* Start a dnsfs daemon (`exe -c conf`) the way every dnsfs daemon starts
+ * without --foreground: its first process exits 0 only once the daemon
+ * serves, or 1 with the reason on stderr (kept in log); the daemon writes
+ * pidfile. *pid is the daemon's pid, checked to be running exe. */
+static int daemon_start(const char *exe, const char *conf, const char *log,
+			const char *pidfile, pid_t *pid, struct err *e)
+{
+	const char *const argv[] = { exe, "-c", conf, NULL };
+	const char *slash = strrchr(exe, '/'), *name = slash != NULL ? slash + 1 : exe;
+	char tail[256];
+	int r, status;
+
+	r = proc_run(argv, log, &status, e);
+	if (r < 0)
+		return r;
+	if (status != 0) {
+		log_tail(log, tail, sizeof(tail));
+		return err_set(e, -EIO, "%s exited with status %d; %s says: %s",
+			       name, status, log, tail);
+	}
+	r = proc_pidfile_read(pidfile, pid, e);
+	if (r < 0)
+		return r;
+	if (!proc_alive(*pid, name))
+		return err_set(e, -ESRCH, "%s (pid %d) is gone after starting; see %s",
+			       name, (int)*pid, log);
+	return 0;
+}
+
 /* The zone a new cluster starts with: SOA, NS (the mds itself) and the root
  * directory inode (ino 1) in the schema of docs/SCHEMA.md. The mds reads it
  * once, when the store does not have the zone yet. */
@@ -593,8 +622,7 @@ static int mds_write_conf(const struct cluster *c, const char *conf, const char 
 static int mds_start(struct cluster *c, int idx, pid_t *pid, struct err *e)
 {
 	char exe[PATH_MAX], conf[PATH_MAX], zonefile[PATH_MAX], log[PATH_MAX], pidfile[PATH_MAX];
-	char tail[256];
-	int r, status;
+	int r;
 
 	if (find_program("dnsfs-mds", "mds", exe, sizeof(exe)) < 0)
 		return err_set(e, -ENOENT, "dnsfs-mds not found next to dnsfsctl, in the build "
@@ -611,24 +639,7 @@ static int mds_start(struct cluster *c, int idx, pid_t *pid, struct err *e)
 	r = mds_write_conf(c, conf, zonefile, e);
 	if (r < 0)
 		return r;
-	/* Without --foreground the mds detaches and its first process exits 0
-	 * only once it serves (or 1 with the reason on stderr, in the log). */
-	const char *const argv[] = { exe, "-c", conf, NULL };
-	r = proc_run(argv, log, &status, e);
-	if (r < 0)
-		return r;
-	if (status != 0) {
-		log_tail(log, tail, sizeof(tail));
-		return err_set(e, -EIO, "dnsfs-mds exited with status %d; %s says: %s",
-			       status, log, tail);
-	}
-	r = proc_pidfile_read(pidfile, pid, e);
-	if (r < 0)
-		return r;
-	if (!proc_alive(*pid, "dnsfs-mds"))
-		return err_set(e, -ESRCH, "dnsfs-mds (pid %d) is gone after starting; see %s",
-			       (int)*pid, log);
-	return 0;
+	return daemon_start(exe, conf, log, pidfile, pid, e);
 }
 
 static void mds_describe(const struct cluster *c, int idx, FILE *out)
@@ -675,8 +686,8 @@ static int blockd_write_conf(const struct cluster *c, int idx, const char *conf,
 static int blockd_start(struct cluster *c, int idx, pid_t *pid, struct err *e)
 {
 	char exe[PATH_MAX], conf[PATH_MAX], data[PATH_MAX], log[PATH_MAX], pidfile[PATH_MAX];
-	char name[32], tail[256];
-	int r, status;
+	char name[32];
+	int r;
 
 	if (find_program("dnsfs-blockd", "blockd", exe, sizeof(exe)) < 0)
 		return err_set(e, -ENOENT, "dnsfs-blockd not found next to dnsfsctl, in the build "
@@ -690,23 +701,7 @@ static int blockd_start(struct cluster *c, int idx, pid_t *pid, struct err *e)
 	r = blockd_write_conf(c, idx, conf, data, pidfile, e);
 	if (r < 0)
 		return r;
-	/* Like the mds: the first process exits 0 once blockd listens. */
-	const char *const argv[] = { exe, "-c", conf, NULL };
-	r = proc_run(argv, log, &status, e);
-	if (r < 0)
-		return r;
-	if (status != 0) {
-		log_tail(log, tail, sizeof(tail));
-		return err_set(e, -EIO, "dnsfs-blockd exited with status %d; %s says: %s",
-			       status, log, tail);
-	}
-	r = proc_pidfile_read(pidfile, pid, e);
-	if (r < 0)
-		return r;
-	if (!proc_alive(*pid, "dnsfs-blockd"))
-		return err_set(e, -ESRCH, "dnsfs-blockd (pid %d) is gone after starting; see %s",
-			       (int)*pid, log);
-	return 0;
+	return daemon_start(exe, conf, log, pidfile, pid, e);
 }
 
 static void blockd_describe(const struct cluster *c, int idx, FILE *out)
