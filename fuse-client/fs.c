@@ -1,0 +1,1343 @@
+/* fs: FUSE lowlevel operations over the dnsfs schema (docs/SCHEMA.md,
+ * "The mount"). Every handler calls a helper that returns 0 or a negative
+ * errno and replies exactly once at its end. The session loop is
+ * single-threaded in this slice, so open files need no locks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blockclient.h"
+#include "fs.h"
+#include "log.h"
+#include "mdc.h"
+#include "record.h"
+#include "resolve.h"
+#include "tsig.h"
+
+#define FS_TTL 1                /* TTL of records this client writes */
+#define FS_TIMEOUT 1.0          /* kernel entry/attr cache, like the TTL */
+#define FS_RANGE_BITS 12        /* inode numbers per claimed range: 4096 */
+#define FS_RANGE_MAX (1u << 24) /* ranges are picked in [1, 2^24) */
+#define FS_CAS_TRIES 8          /* compare-and-swap retries before EIO */
+#define FS_FILE_MAX (1ull << 30) /* a file is held in memory while open */
+#define FS_RDATA_MAX (RECORD_TEXT_LONG_MAX + 128)
+
+struct fs {
+	struct mdc mdc;                 /* metadata: queries and UPDATEs */
+	struct blockclient *bc;         /* content */
+	struct tsig_keyring bkr;        /* the block key (owned) */
+	unsigned rep;                   /* copies of new files' blocks */
+	uint64_t next_ino;              /* next free number of the claimed range */
+	uint64_t end_ino;               /* end of the claimed range (exclusive) */
+};
+
+/* An inode as read: the parsed record and its exact rdata (the CAS value). */
+struct fs_inode {
+	uint64_t ino;
+	struct record_inode r;
+	uint16_t rdlen;
+	uint8_t rdata[FS_RDATA_MAX];
+};
+
+/* An open file: its whole content in memory (this slice), committed on
+ * flush/fsync/release when dirty. */
+struct fs_file {
+	struct fs_inode base;           /* the version the content is based on */
+	uint8_t *buf;                   /* size bytes of content (owned) */
+	size_t size, cap;
+	int dirty;                      /* written since the last commit */
+};
+
+/* An open directory: a snapshot of its listing taken at opendir. */
+struct fs_dir {
+	struct record_entry *v;         /* owned */
+	size_t n;
+};
+
+static struct record_time now_time(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (struct record_time){ .sec = ts.tv_sec, .nsec = (uint32_t)ts.tv_nsec };
+}
+
+static struct fs_inode *inode_alloc(void)
+{
+	return calloc(1, sizeof(struct fs_inode));
+}
+
+static void inode_free(struct fs_inode *in)
+{
+	if (in != NULL)
+		record_inode_release(&in->r);
+	free(in);
+}
+
+/* ---------------------------------------------------------------- names --- */
+
+static void name_inode(struct fs *fs, char *buf, uint64_t ino)
+{
+	record_name_inode(buf, RECORD_NAME_BUF, fs->mdc.zone, ino);
+}
+
+static void name_listing(struct fs *fs, char *buf, uint64_t dir)
+{
+	/* one bucket per directory in this slice: bucket 0 (SCHEMA.md) */
+	record_name_listing(buf, RECORD_NAME_BUF, fs->mdc.zone, dir, 0);
+}
+
+/* ------------------------------------------------------------ reading --- */
+
+/* Fill in from a TXT rdata. */
+static int inode_from_rdata(struct fs_inode *in, uint64_t ino, const uint8_t *rdata,
+			    size_t rdlen, struct err *e)
+{
+	char *text = malloc(FS_RDATA_MAX);
+	int r;
+
+	if (text == NULL)
+		return -ENOMEM;
+	if (rdlen > sizeof(in->rdata)) {
+		free(text);
+		return err_set(e, -E2BIG, "inode %llu: record too long", (unsigned long long)ino);
+	}
+	r = mdc_txt_text(rdata, rdlen, text, FS_RDATA_MAX, e);
+	if (r >= 0) {
+		record_inode_release(&in->r);
+		r = record_inode_parse_text(&in->r, text, (size_t)r, e);
+	}
+	free(text);
+	if (r < 0) {
+		log_warn("inode %llu: %s", (unsigned long long)ino, e->msg);
+		return -EIO;
+	}
+	in->ino = ino;
+	in->rdlen = (uint16_t)rdlen;
+	memcpy(in->rdata, rdata, rdlen);
+	return 0;
+}
+
+/* Fresh read of <ino>.i.Z. -ENOENT if it does not exist. */
+static int inode_get(struct fs *fs, uint64_t ino, struct fs_inode *out, struct err *e)
+{
+	char name[RECORD_NAME_BUF];
+	struct mdc_answer a;
+	int r;
+
+	name_inode(fs, name, ino);
+	r = mdc_query(&fs->mdc, name, WIRE_T_TXT, &a, e);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	if (a.rcode != WIRE_RC_NOERROR && a.rcode != WIRE_RC_NXDOMAIN)
+		r = err_set(e, -EIO, "%s: %s", name, wire_rcode_name(a.rcode));
+	for (size_t i = 0; i < a.n; i++)
+		if (a.v[i].type == WIRE_T_TXT) {
+			r = inode_from_rdata(out, ino, a.v[i].rdata, a.v[i].rdlen, e);
+			break;
+		}
+	mdc_answer_release(&a);
+	return r;
+}
+
+/* lookup(parent, name): one query of the dentry, which the mds answers with
+ * the CNAME and the inode TXT it points to. *cname gets the CNAME rdata
+ * (for a prerequisite) when not NULL. */
+static int dentry_get(struct fs *fs, uint64_t parent, const char *name, struct fs_inode *out,
+		      uint8_t *cname, uint16_t *cnamelen, struct err *e)
+{
+	char qname[RECORD_NAME_BUF], target[WIRE_NAME_MAX * 4 + 1];
+	struct mdc_answer a;
+	struct wire_name tn;
+	uint64_t ino = 0;
+	int r;
+
+	r = record_name_dentry(qname, sizeof(qname), fs->mdc.zone, parent, name, strlen(name));
+	if (r < 0)
+		return r;
+	r = mdc_query(&fs->mdc, qname, WIRE_T_TXT, &a, e);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	if (a.rcode != WIRE_RC_NOERROR && a.rcode != WIRE_RC_NXDOMAIN)
+		r = err_set(e, -EIO, "%s: %s", qname, wire_rcode_name(a.rcode));
+	for (size_t i = 0; i < a.n; i++) {
+		if (a.v[i].type != WIRE_T_CNAME || a.v[i].rdlen > WIRE_NAME_MAX)
+			continue;
+		memcpy(tn.b, a.v[i].rdata, a.v[i].rdlen);
+		tn.len = (uint8_t)a.v[i].rdlen;
+		if (wire_name_to_text(&tn, target, sizeof(target)) < 0 ||
+		    record_parse_inode_name(target, strlen(target), fs->mdc.zone, &ino) < 0) {
+			r = err_set(e, -EIO, "%s: CNAME is not an inode name", qname);
+			goto done;
+		}
+		if (cname != NULL) {
+			memcpy(cname, a.v[i].rdata, a.v[i].rdlen);
+			*cnamelen = a.v[i].rdlen;
+		}
+		break;
+	}
+	if (ino == 0)
+		goto done;
+	for (size_t i = 0; i < a.n; i++)
+		if (a.v[i].type == WIRE_T_TXT && strcasecmp(a.v[i].owner, target) == 0) {
+			r = inode_from_rdata(out, ino, a.v[i].rdata, a.v[i].rdlen, e);
+			goto done;
+		}
+	r = inode_get(fs, ino, out, e);         /* the mds did not chase it */
+done:
+	mdc_answer_release(&a);
+	return r;
+}
+
+static void inode_stat(const struct fs_inode *in, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = in->ino;
+	st->st_mode = record_type_to_ifmt(in->r.type) | in->r.mode;
+	st->st_nlink = in->r.nlink;
+	st->st_uid = in->r.uid;
+	st->st_gid = in->r.gid;
+	st->st_size = (off_t)in->r.size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((in->r.size + 511) / 512);
+	st->st_rdev = in->r.rdev;
+	st->st_mtim = (struct timespec){ in->r.mtime.sec, in->r.mtime.nsec };
+	st->st_ctim = (struct timespec){ in->r.ctime.sec, in->r.ctime.nsec };
+	st->st_atim = (struct timespec){ in->r.atime.sec, in->r.atime.nsec };
+}
+
+static void inode_entry(const struct fs_inode *in, struct fuse_entry_param *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->ino = in->ino;
+	ep->generation = in->r.gen;
+	inode_stat(in, &ep->attr);
+	ep->attr_timeout = FS_TIMEOUT;
+	ep->entry_timeout = FS_TIMEOUT;
+}
+
+static int read_refs(struct fs *fs, const struct record_refs *refs, uint8_t *buf, size_t size,
+		     struct err *e)
+{
+	for (size_t i = 0; i < refs->n; i++) {
+		const struct record_ref *ref = &refs->v[i];
+		int r;
+
+		if (ref->off + ref->len > size)
+			return err_set(e, -EIO, "ref past the end of the file");
+		r = blockclient_read_ref(fs->bc, ref, buf + ref->off, e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The whole content of a file into a new buffer (holes are zeros). */
+static int content_load(struct fs *fs, const struct fs_inode *in, uint8_t **out, size_t *cap,
+			struct err *e)
+{
+	size_t size = (size_t)in->r.size;
+	uint8_t *buf;
+	int r = 0;
+
+	if (in->r.size > FS_FILE_MAX)
+		return err_set(e, -EFBIG, "inode %llu: over %llu bytes (open files are held in memory)",
+			       (unsigned long long)in->ino, FS_FILE_MAX);
+	if ((buf = calloc(1, size > 0 ? size : 1)) == NULL)
+		return -ENOMEM;
+	if (in->r.datalen > 0)
+		memcpy(buf, in->r.data, in->r.datalen);
+	r = read_refs(fs, &in->r.refs, buf, size, e);
+	for (uint64_t p = 0; r == 0 && p < in->r.pages; p++) {
+		char name[RECORD_NAME_BUF];
+		char *text = malloc(RECORD_PAGE_TEXT_MAX + 1);
+		struct record_page page;
+		struct mdc_answer a;
+
+		record_page_init(&page);
+		record_name_map(name, sizeof(name), fs->mdc.zone, in->ino, p);
+		if (text == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		r = mdc_query(&fs->mdc, name, WIRE_T_TXT, &a, e);
+		if (r == 0) {
+			r = err_set(e, -EIO, "%s: missing block-map page", name);
+			for (size_t i = 0; i < a.n; i++)
+				if (a.v[i].type == WIRE_T_TXT) {
+					r = mdc_txt_text(a.v[i].rdata, a.v[i].rdlen, text,
+							 RECORD_PAGE_TEXT_MAX + 1, e);
+					if (r >= 0)
+						r = record_page_parse_text(&page, text, (size_t)r, e);
+					break;
+				}
+			mdc_answer_release(&a);
+		}
+		if (r == 0)
+			r = read_refs(fs, &page.refs, buf, size, e);
+		record_page_release(&page);
+		free(text);
+	}
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*out = buf;
+	*cap = size > 0 ? size : 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ writing --- */
+
+/* TXT rdata of a logical text into buf (FS_RDATA_MAX). */
+static int txt_rdata(const char *text, uint8_t *buf, struct err *e)
+{
+	return mdc_txt_rdata(text, strlen(text), buf, FS_RDATA_MAX, e);
+}
+
+/* Add "delete the rrset, add this record" for an inode to u. */
+static int put_inode(struct fs *fs, struct mdc_update *u, uint64_t ino,
+		     const struct record_inode *r, uint8_t *rdata_out, uint16_t *rdlen_out,
+		     struct err *e)
+{
+	char name[RECORD_NAME_BUF];
+	char *text = malloc(RECORD_TEXT_LONG_MAX + 1);
+	int n;
+
+	if (text == NULL)
+		return -ENOMEM;
+	n = record_inode_format(r, text, RECORD_TEXT_LONG_MAX + 1, e);
+	if (n >= 0)
+		n = txt_rdata(text, rdata_out, e);
+	free(text);
+	if (n < 0)
+		return n;
+	*rdlen_out = (uint16_t)n;
+	name_inode(fs, name, ino);
+	mdc_upd_del_rrset(u, name, WIRE_T_TXT);
+	mdc_upd_add(u, name, WIRE_T_TXT, FS_TTL, rdata_out, (uint16_t)n);
+	return 0;
+}
+
+/* A deep copy of cur's record to change (parsed again from its rdata). */
+static int inode_copy(const struct fs_inode *cur, struct fs_inode *out, struct err *e)
+{
+	int r = inode_from_rdata(out, cur->ino, cur->rdata, cur->rdlen, e);
+
+	return r;
+}
+
+/* What a compare-and-swap of an inode changes: content and/or attributes. */
+struct change {
+	int content;                    /* replace the content: */
+	uint64_t size;
+	const uint8_t *data;            /*   inline (size <= RECORD_INLINE_MAX) */
+	const struct record_refs *refs; /*   or these refs */
+	int to_set;                     /* FUSE_SET_ATTR_* (not SIZE) */
+	struct stat attr;
+};
+
+/* Apply ch to the copy nr of cur; block-map pages go into u. */
+static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record_inode *nr,
+			const struct change *ch, struct mdc_update *u, struct err *e)
+{
+	struct record_time now = now_time();
+	uint64_t pages = 0;
+	int r;
+
+	if (ch->content) {
+		free(nr->data);
+		nr->data = NULL;
+		nr->datalen = 0;
+		record_refs_release(&nr->refs);
+		nr->pages = 0;
+		nr->size = ch->size;
+		nr->mtime = now;
+		if (ch->data != NULL && ch->size > 0) {
+			r = record_inode_set_data(nr, ch->data, (size_t)ch->size, e);
+			if (r < 0)
+				return r;
+		} else if (ch->refs != NULL && ch->refs->n <= RECORD_INLINE_REFS) {
+			for (size_t i = 0; i < ch->refs->n; i++) {
+				const struct record_ref *f = &ch->refs->v[i];
+
+				r = f->k == 0 ? record_refs_add_block(&nr->refs, f->off, f->len, f->h, e)
+					      : record_refs_add_stripe(&nr->refs, f->off, f->len, f->k,
+								       f->m, f->h, e);
+				if (r < 0)
+					return r;
+			}
+		} else if (ch->refs != NULL) {
+			/* block-map pages of RECORD_PAGE_REFS refs each */
+			uint8_t *rd = malloc(FS_RDATA_MAX);
+			char *text = malloc(RECORD_PAGE_TEXT_MAX + 1);
+
+			r = rd != NULL && text != NULL ? 0 : -ENOMEM;
+			for (size_t i = 0; r == 0 && i < ch->refs->n; i += RECORD_PAGE_REFS) {
+				struct record_page pg;
+				char name[RECORD_NAME_BUF];
+
+				record_page_init(&pg);
+				pg.page = pages;
+				for (size_t j = i; r == 0 && j < ch->refs->n && j < i + RECORD_PAGE_REFS; j++) {
+					const struct record_ref *f = &ch->refs->v[j];
+
+					r = f->k == 0 ? record_refs_add_block(&pg.refs, f->off, f->len, f->h, e)
+						      : record_refs_add_stripe(&pg.refs, f->off, f->len,
+									       f->k, f->m, f->h, e);
+				}
+				if (r == 0)
+					r = record_page_format(&pg, text, RECORD_PAGE_TEXT_MAX + 1, e);
+				if (r >= 0)
+					r = mdc_txt_rdata(text, (size_t)r, rd, FS_RDATA_MAX, e);
+				if (r >= 0) {
+					record_name_map(name, sizeof(name), fs->mdc.zone, cur->ino, pages);
+					mdc_upd_del_rrset(u, name, WIRE_T_TXT);
+					mdc_upd_add(u, name, WIRE_T_TXT, FS_TTL, rd, (uint16_t)r);
+					r = 0;
+				}
+				record_page_release(&pg);
+				pages++;
+			}
+			free(rd);
+			free(text);
+			if (r < 0)
+				return r;
+			nr->pages = pages;
+		}
+		/* pages of the old version past the new ones */
+		for (uint64_t p = pages; p < cur->r.pages; p++) {
+			char name[RECORD_NAME_BUF];
+
+			record_name_map(name, sizeof(name), fs->mdc.zone, cur->ino, p);
+			mdc_upd_del_rrset(u, name, WIRE_T_TXT);
+		}
+	}
+	if (ch->to_set & FUSE_SET_ATTR_MODE)
+		nr->mode = ch->attr.st_mode & 07777;
+	if (ch->to_set & FUSE_SET_ATTR_UID)
+		nr->uid = ch->attr.st_uid;
+	if (ch->to_set & FUSE_SET_ATTR_GID)
+		nr->gid = ch->attr.st_gid;
+	if (ch->to_set & FUSE_SET_ATTR_ATIME_NOW)
+		nr->atime = now;
+	else if (ch->to_set & FUSE_SET_ATTR_ATIME)
+		nr->atime = (struct record_time){ ch->attr.st_atim.tv_sec,
+						  (uint32_t)ch->attr.st_atim.tv_nsec };
+	if (ch->to_set & FUSE_SET_ATTR_MTIME_NOW)
+		nr->mtime = now;
+	else if (ch->to_set & FUSE_SET_ATTR_MTIME)
+		nr->mtime = (struct record_time){ ch->attr.st_mtim.tv_sec,
+						  (uint32_t)ch->attr.st_mtim.tv_nsec };
+	nr->ctime = now;
+	nr->ver = cur->r.ver + 1;
+	return 0;
+}
+
+/* Compare-and-swap of one inode: ONE UPDATE whose prerequisite is cur's
+ * exact TXT rdata. On a conflict, re-read and apply the change again to the
+ * newer version (the change wins: whole-content replacement). cur becomes
+ * the committed version. -ENOENT if the inode went away. */
+static int inode_cas(struct fs *fs, struct fs_inode *cur, const struct change *ch,
+		     struct err *e)
+{
+	struct fs_inode *nr = inode_alloc();
+	char name[RECORD_NAME_BUF];
+	int r = -EIO;
+
+	if (nr == NULL)
+		return -ENOMEM;
+	name_inode(fs, name, cur->ino);
+	for (int t = 0; t < FS_CAS_TRIES; t++) {
+		struct mdc_update u;
+
+		r = inode_copy(cur, nr, e);
+		if (r < 0)
+			break;
+		r = mdc_update_begin(&fs->mdc, &u);
+		mdc_pre_value(&u, name, WIRE_T_TXT, cur->rdata, cur->rdlen);
+		if (r == 0)
+			r = change_apply(fs, cur, &nr->r, ch, &u, e);
+		if (r == 0)
+			r = put_inode(fs, &u, cur->ino, &nr->r, nr->rdata, &nr->rdlen, e);
+		if (r == 0)
+			r = mdc_update_send(&fs->mdc, &u, e);
+		mdc_update_release(&u);
+		if (r == 0) {
+			record_inode_release(&cur->r);
+			memcpy(cur, nr, sizeof(*cur));
+			record_inode_init(&nr->r);      /* ownership moved to cur */
+			break;
+		}
+		if (r != -ECANCELED)
+			break;
+		r = inode_get(fs, cur->ino, cur, e);    /* conflict: rebase on the new one */
+		if (r < 0)
+			break;
+		r = -EIO;
+	}
+	inode_free(nr);
+	return r;
+}
+
+/* Store size bytes as the content of cur (blocks first, then the CAS). */
+static int content_store(struct fs *fs, struct fs_inode *cur, const uint8_t *buf, size_t size,
+			 struct change *ch, struct err *e)
+{
+	struct record_refs refs = { 0 };
+	struct blockclient_policy pol = { .rep = fs->rep };
+	int r = 0;
+
+	if (cur->r.policy.kind == RECORD_POLICY_REP)
+		pol.rep = cur->r.policy.rep;
+	ch->content = 1;
+	ch->size = size;
+	if (size <= RECORD_INLINE_MAX) {
+		ch->data = buf;
+	} else {
+		r = blockclient_write(fs->bc, buf, size, 0, &pol, &refs, e);
+		ch->refs = &refs;
+	}
+	if (r == 0)
+		r = inode_cas(fs, cur, ch, e);
+	record_refs_release(&refs);
+	return r;
+}
+
+/* Claim a range of inode numbers: an UPDATE that adds <range>.r.Z with the
+ * prerequisite that the name is not in use, so two clients never share one. */
+static int ino_alloc(struct fs *fs, uint64_t *ino, struct err *e)
+{
+	int r = -EIO;
+
+	if (fs->next_ino < fs->end_ino) {
+		*ino = fs->next_ino++;
+		return 0;
+	}
+	for (int t = 0; t < 16; t++) {
+		char name[RECORD_NAME_BUF + 32], text[256], host[64] = "?";
+		uint8_t rd[300];
+		uint32_t range;
+		struct mdc_update u;
+		int n;
+
+		if (getrandom(&range, sizeof(range), 0) != sizeof(range))
+			range = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+		range = 1 + range % (FS_RANGE_MAX - 1);
+		gethostname(host, sizeof(host) - 1);
+		for (char *p = host; *p; p++)
+			if (*p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '"' || *p == '\\' ||
+			    *p == '=' || *p == ';')
+				*p = '_';
+		snprintf(name, sizeof(name), "%u.r.%s", range, fs->mdc.zone);
+		snprintf(text, sizeof(text), "v=1 owner=%s/%d time=%lld", host, (int)getpid(),
+			 (long long)time(NULL));
+		n = mdc_txt_rdata(text, strlen(text), rd, sizeof(rd), e);
+		if (n < 0)
+			return n;
+		r = mdc_update_begin(&fs->mdc, &u);
+		mdc_pre_nxdomain(&u, name);
+		mdc_upd_add(&u, name, WIRE_T_TXT, FS_TTL, rd, (uint16_t)n);
+		if (r == 0)
+			r = mdc_update_send(&fs->mdc, &u, e);
+		mdc_update_release(&u);
+		if (r == 0) {
+			fs->next_ino = (uint64_t)range << FS_RANGE_BITS;
+			fs->end_ino = fs->next_ino + (1u << FS_RANGE_BITS);
+			log_info("claimed inode range %u: %llu..%llu", range,
+				 (unsigned long long)fs->next_ino, (unsigned long long)fs->end_ino - 1);
+			*ino = fs->next_ino++;
+			return 0;
+		}
+		if (r != -ECANCELED)
+			return r;
+	}
+	return r;
+}
+
+/* Listing entry rdata for (name, ino, type). */
+static int entry_rdata(const char *name, uint64_t ino, int type, uint8_t *rd, struct err *e)
+{
+	struct record_entry en;
+	char text[RECORD_NAME_MAX * 3 + 64];
+	int r;
+
+	r = record_entry_set(&en, name, strlen(name), ino, type, e);
+	if (r == 0)
+		r = record_entry_format(&en, text, sizeof(text), e);
+	if (r >= 0)
+		r = txt_rdata(text, rd, e);
+	return r;
+}
+
+/* The parent's new version for a create or remove: nlink += dlink, times. */
+static int parent_change(struct fs *fs, struct mdc_update *u, const struct fs_inode *parent,
+			 int dlink, struct fs_inode *np, struct err *e)
+{
+	int r = inode_copy(parent, np, e);
+
+	if (r < 0)
+		return r;
+	np->r.nlink = (uint32_t)((int64_t)np->r.nlink + dlink);
+	np->r.mtime = np->r.ctime = now_time();
+	np->r.ver = parent->r.ver + 1;
+	return put_inode(fs, u, parent->ino, &np->r, np->rdata, &np->rdlen, e);
+}
+
+/* create/mkdir as ONE UPDATE: prerequisites (dentry name and inode name not
+ * in use, parent TXT unchanged) and updates (dentry CNAME, inode TXT,
+ * listing entry, new parent TXT). */
+static int do_create(struct fs *fs, uint64_t parent, const char *name, mode_t mode, int type,
+		     const struct fuse_ctx *ctx, struct fs_inode *child, struct err *e)
+{
+	struct fs_inode *p = inode_alloc(), *np = inode_alloc();
+	char dname[RECORD_NAME_BUF], iname[RECORD_NAME_BUF], lname[RECORD_NAME_BUF];
+	char pname[RECORD_NAME_BUF];
+	uint8_t ent[RECORD_NAME_MAX * 3 + 64];
+	struct wire_name target;
+	uint64_t ino = 0;
+	int r, entlen;
+
+	if (p == NULL || np == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = record_name_dentry(dname, sizeof(dname), fs->mdc.zone, parent, name, strlen(name));
+	if (r < 0)
+		goto fail;
+	if ((r = inode_get(fs, parent, p, e)) < 0)
+		goto fail;
+	if (p->r.type != RECORD_DIR) {
+		r = -ENOTDIR;
+		goto fail;
+	}
+	if ((r = ino_alloc(fs, &ino, e)) < 0)
+		goto fail;
+	name_inode(fs, iname, ino);
+	name_inode(fs, pname, parent);
+	name_listing(fs, lname, parent);
+	if ((r = wire_name_from_text(&target, iname, e)) < 0)
+		goto fail;
+	if ((entlen = entry_rdata(name, ino, type, ent, e)) < 0) {
+		r = entlen;
+		goto fail;
+	}
+	record_inode_release(&child->r);
+	child->ino = ino;
+	child->r.type = type;
+	child->r.mode = mode & 07777;
+	child->r.uid = ctx->uid;
+	child->r.gid = ctx->gid;
+	child->r.nlink = type == RECORD_DIR ? 2 : 1;
+	child->r.mtime = child->r.ctime = child->r.atime = now_time();
+	child->r.ver = 1;
+	child->r.policy = (struct record_policy){ .kind = RECORD_POLICY_REP, .rep = (uint8_t)fs->rep };
+	if (type == RECORD_DIR)
+		child->r.buckets = 1;
+	for (int t = 0; t < FS_CAS_TRIES; t++) {
+		struct mdc_update u;
+
+		r = mdc_update_begin(&fs->mdc, &u);
+		mdc_pre_nxdomain(&u, dname);
+		mdc_pre_nxdomain(&u, iname);
+		mdc_pre_value(&u, pname, WIRE_T_TXT, p->rdata, p->rdlen);
+		mdc_upd_add(&u, dname, WIRE_T_CNAME, FS_TTL, target.b, target.len);
+		if (r == 0)
+			r = put_inode(fs, &u, ino, &child->r, child->rdata, &child->rdlen, e);
+		mdc_upd_add(&u, lname, WIRE_T_TXT, FS_TTL, ent, (uint16_t)entlen);
+		if (r == 0)
+			r = parent_change(fs, &u, p, type == RECORD_DIR ? 1 : 0, np, e);
+		if (r == 0)
+			r = mdc_update_send(&fs->mdc, &u, e);
+		mdc_update_release(&u);
+		if (r != -ECANCELED)
+			break;
+		/* who won: an entry of that name, or a change of the parent? */
+		if (dentry_get(fs, parent, name, np, NULL, NULL, e) == 0) {
+			r = -EEXIST;
+			break;
+		}
+		if ((r = inode_get(fs, parent, p, e)) < 0)
+			break;
+		r = -EIO;
+	}
+fail:
+	inode_free(p);
+	inode_free(np);
+	return r;
+}
+
+/* unlink/rmdir as ONE UPDATE: prerequisites (dentry, child and parent
+ * unchanged; for rmdir, no listing rrset), then delete dentry, listing entry,
+ * inode and its pages, and write the parent. */
+static int do_remove(struct fs *fs, uint64_t parent, const char *name, int isdir, struct err *e)
+{
+	struct fs_inode *p = inode_alloc(), *c = inode_alloc(), *np = inode_alloc();
+	char dname[RECORD_NAME_BUF], iname[RECORD_NAME_BUF], lname[RECORD_NAME_BUF];
+	char pname[RECORD_NAME_BUF], clname[RECORD_NAME_BUF];
+	uint8_t ent[RECORD_NAME_MAX * 3 + 64], cname[WIRE_NAME_MAX];
+	uint16_t cnamelen = 0;
+	int r, entlen, rcode;
+
+	if (p == NULL || c == NULL || np == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = record_name_dentry(dname, sizeof(dname), fs->mdc.zone, parent, name, strlen(name));
+	if (r < 0)
+		goto fail;
+	name_inode(fs, pname, parent);
+	name_listing(fs, lname, parent);
+	for (int t = 0; t < FS_CAS_TRIES; t++) {
+		struct mdc_update u;
+
+		if ((r = dentry_get(fs, parent, name, c, cname, &cnamelen, e)) < 0 ||
+		    (r = inode_get(fs, parent, p, e)) < 0)
+			break;
+		if (isdir && c->r.type != RECORD_DIR) {
+			r = -ENOTDIR;
+			break;
+		}
+		if (!isdir && c->r.type == RECORD_DIR) {
+			r = -EISDIR;
+			break;
+		}
+		if ((entlen = entry_rdata(name, c->ino, c->r.type, ent, e)) < 0) {
+			r = entlen;
+			break;
+		}
+		name_inode(fs, iname, c->ino);
+		name_listing(fs, clname, c->ino);
+		r = mdc_update_begin(&fs->mdc, &u);
+		mdc_pre_value(&u, dname, WIRE_T_CNAME, cname, cnamelen);
+		mdc_pre_value(&u, iname, WIRE_T_TXT, c->rdata, c->rdlen);
+		mdc_pre_value(&u, pname, WIRE_T_TXT, p->rdata, p->rdlen);
+		if (isdir)
+			mdc_pre_nxrrset(&u, clname, WIRE_T_TXT);
+		mdc_upd_del_rrset(&u, dname, WIRE_T_CNAME);
+		mdc_upd_del_rr(&u, lname, WIRE_T_TXT, ent, (uint16_t)entlen);
+		/* nlink is 1 in this slice (no hard links): the inode goes */
+		mdc_upd_del_rrset(&u, iname, WIRE_T_TXT);
+		for (uint64_t pg = 0; pg < c->r.pages; pg++) {
+			char mname[RECORD_NAME_BUF];
+
+			record_name_map(mname, sizeof(mname), fs->mdc.zone, c->ino, pg);
+			mdc_upd_del_rrset(&u, mname, WIRE_T_TXT);
+		}
+		if (r == 0)
+			r = parent_change(fs, &u, p, isdir ? -1 : 0, np, e);
+		if (r == 0)
+			r = mdc_update_send(&fs->mdc, &u, e);
+		rcode = u.rcode;
+		mdc_update_release(&u);
+		if (r == -ECANCELED && isdir && rcode == WIRE_RC_YXRRSET) {
+			r = -ENOTEMPTY;
+			break;
+		}
+		if (r != -ECANCELED)
+			break;
+		r = -EIO;
+	}
+fail:
+	inode_free(p);
+	inode_free(c);
+	inode_free(np);
+	return r;
+}
+
+/* ------------------------------------------------------------- handlers --- */
+
+static struct fs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* Errors the kernel should see: EIO for anything a caller cannot act on. */
+static int user_errno(int r, const char *op, const struct err *e)
+{
+	r = -r;
+	switch (r) {
+	case ENOENT: case EEXIST: case ENOTDIR: case EISDIR: case ENOTEMPTY: case ENOMEM:
+	case ENAMETOOLONG: case EFBIG: case EACCES: case ENOSPC:
+		return r;
+	case EINVAL:
+		return r;
+	default:
+		log_err("%s: %s", op, e->msg[0] ? e->msg : strerror(r));
+		return EIO;
+	}
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs_inode *in = inode_alloc();
+	struct fuse_entry_param ep;
+	struct err e = { 0 };
+	int r = in == NULL ? -ENOMEM : dentry_get(req_fs(req), parent, name, in, NULL, NULL, &e);
+
+	if (r == 0) {
+		inode_entry(in, &ep);
+		fuse_reply_entry(req, &ep);     /* the kernel's lookup count + 1 */
+	} else if (r == -ENOENT) {
+		memset(&ep, 0, sizeof(ep));     /* negative entry, cached like a TTL */
+		ep.entry_timeout = FS_TIMEOUT;
+		fuse_reply_entry(req, &ep);
+	} else {
+		fuse_reply_err(req, user_errno(r, "lookup", &e));
+	}
+	inode_free(in);
+}
+
+/* No per-inode state is kept (FUSE numbers are dnsfs numbers): nothing to
+ * drop when the kernel forgets. */
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *v)
+{
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_inode *in = inode_alloc();
+	struct err e = { 0 };
+	struct stat st;
+	int r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+
+	if (r == 0) {
+		inode_stat(in, &st);
+		fuse_reply_attr(req, &st, FS_TIMEOUT);
+	} else {
+		fuse_reply_err(req, user_errno(r, "getattr", &e));
+	}
+	inode_free(in);
+}
+
+/* Resize a buffer to size, zero-filling growth. */
+static int buf_resize(uint8_t **buf, size_t *cap, size_t *len, size_t size)
+{
+	if (size > FS_FILE_MAX)
+		return -EFBIG;
+	if (size > *cap) {
+		size_t nc = *cap * 2 > size ? *cap * 2 : size;
+		uint8_t *nb = realloc(*buf, nc);
+
+		if (nb == NULL)
+			return -ENOMEM;
+		*buf = nb;
+		*cap = nc;
+	}
+	if (size > *len)
+		memset(*buf + *len, 0, size - *len);
+	*len = size;
+	return 0;
+}
+
+static int file_commit(struct fs *fs, struct fs_file *f, struct err *e)
+{
+	struct change ch = { 0 };
+	int r;
+
+	if (!f->dirty)
+		return 0;
+	r = content_store(fs, &f->base, f->buf, f->size, &ch, e);
+	if (r == 0)
+		f->dirty = 0;
+	return r;
+}
+
+static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_set,
+		      struct fuse_file_info *fi, struct fs_inode *out, struct err *e)
+{
+	struct change ch = { .to_set = to_set & ~FUSE_SET_ATTR_SIZE, .attr = *attr };
+	struct fs_file *f = fi != NULL ? (struct fs_file *)(uintptr_t)fi->fh : NULL;
+	uint8_t *buf = NULL;
+	size_t cap = 0, len = 0;
+	int r;
+
+	if ((r = inode_get(fs, ino, out, e)) < 0)
+		return r;
+	if (!(to_set & FUSE_SET_ATTR_SIZE))
+		return inode_cas(fs, out, &ch, e);
+	if (out->r.type != RECORD_REG)
+		return -EISDIR;
+	if (f != NULL) {                /* ftruncate: the open file's content */
+		r = buf_resize(&f->buf, &f->cap, &f->size, (size_t)attr->st_size);
+		if (r == 0) {
+			f->dirty = 1;
+			r = content_store(fs, out, f->buf, f->size, &ch, e);
+		}
+		if (r == 0) {
+			f->dirty = 0;
+			r = inode_copy(out, &f->base, e);
+		}
+		return r;
+	}
+	if (out->r.size > 0 && attr->st_size > 0)
+		r = content_load(fs, out, &buf, &cap, e);
+	len = buf != NULL ? (size_t)out->r.size : 0;
+	if (r == 0)
+		r = buf_resize(&buf, &cap, &len, (size_t)attr->st_size);
+	if (r == 0)
+		r = content_store(fs, out, buf, len, &ch, e);
+	free(buf);
+	return r;
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct fs_inode *in = inode_alloc();
+	struct err e = { 0 };
+	struct stat st;
+	int r = in == NULL ? -ENOMEM : do_setattr(req_fs(req), ino, attr, to_set, fi, in, &e);
+
+	if (r == 0) {
+		inode_stat(in, &st);
+		fuse_reply_attr(req, &st, FS_TIMEOUT);
+	} else {
+		fuse_reply_err(req, user_errno(r, "setattr", &e));
+	}
+	inode_free(in);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fs_inode *in = inode_alloc();
+	struct fuse_entry_param ep;
+	struct err e = { 0 };
+	int r = in == NULL ? -ENOMEM : do_create(req_fs(req), parent, name, mode, RECORD_DIR,
+						 fuse_req_ctx(req), in, &e);
+
+	if (r == 0) {
+		inode_entry(in, &ep);
+		fuse_reply_entry(req, &ep);
+	} else {
+		fuse_reply_err(req, user_errno(r, "mkdir", &e));
+	}
+	inode_free(in);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct err e = { 0 };
+	int r = do_remove(req_fs(req), parent, name, 0, &e);
+
+	fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "unlink", &e));
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct err e = { 0 };
+	int r = do_remove(req_fs(req), parent, name, 1, &e);
+
+	fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "rmdir", &e));
+}
+
+static void file_free(struct fs_file *f)
+{
+	if (f == NULL)
+		return;
+	record_inode_release(&f->base.r);
+	free(f->buf);
+	free(f);
+}
+
+static int do_open(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
+		   struct fs_file **out, struct err *e)
+{
+	struct fs_file *f = calloc(1, sizeof(*f));
+	int r;
+
+	if (f == NULL)
+		return -ENOMEM;
+	if ((r = inode_get(fs, ino, &f->base, e)) < 0)  /* fresh on open */
+		goto fail;
+	if (f->base.r.type == RECORD_DIR) {
+		r = -EISDIR;
+		goto fail;
+	}
+	if (fi->flags & O_TRUNC) {
+		r = buf_resize(&f->buf, &f->cap, &f->size, 0);
+		f->dirty = f->base.r.size > 0;
+	} else {
+		r = content_load(fs, &f->base, &f->buf, &f->cap, e);
+		f->size = (size_t)f->base.r.size;
+	}
+	if (r < 0)
+		goto fail;
+	*out = f;
+	return 0;
+fail:
+	file_free(f);
+	return r;
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_file *f = NULL;
+	struct err e = { 0 };
+	int r = do_open(req_fs(req), ino, fi, &f, &e);
+
+	if (r < 0) {
+		fuse_reply_err(req, user_errno(r, "open", &e));
+		return;
+	}
+	fi->fh = (uintptr_t)f;
+	if (fuse_reply_open(req, fi) != 0)
+		file_free(f);           /* interrupted: no release will come */
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct fs_file *f = calloc(1, sizeof(*f));
+	struct fuse_entry_param ep;
+	struct err e = { 0 };
+	int r = f == NULL ? -ENOMEM : do_create(req_fs(req), parent, name, mode, RECORD_REG,
+						fuse_req_ctx(req), &f->base, &e);
+
+	if (r == 0)
+		r = buf_resize(&f->buf, &f->cap, &f->size, 0);
+	if (r < 0) {
+		file_free(f);
+		fuse_reply_err(req, user_errno(r, "create", &e));
+		return;
+	}
+	inode_entry(&f->base, &ep);
+	fi->fh = (uintptr_t)f;
+	if (fuse_reply_create(req, &ep, fi) != 0)
+		file_free(f);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+
+	if (off < 0 || (size_t)off >= f->size) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > f->size - (size_t)off)
+		size = f->size - (size_t)off;
+	fuse_reply_buf(req, (const char *)f->buf + off, size);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	int r = 0;
+
+	if (off < 0 || (uint64_t)off + size > FS_FILE_MAX) {
+		fuse_reply_err(req, EFBIG);
+		return;
+	}
+	if ((size_t)off + size > f->size)
+		r = buf_resize(&f->buf, &f->cap, &f->size, (size_t)off + size);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	memcpy(f->buf + off, buf, size);
+	f->dirty = 1;
+	fuse_reply_write(req, size);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	struct err e = { 0 };
+	int r = file_commit(req_fs(req), f, &e);
+
+	fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "flush", &e));
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	op_flush(req, ino, fi);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	struct err e = { 0 };
+	int r = file_commit(req_fs(req), f, &e);
+
+	if (r < 0)      /* close(2) already returned: the flush reported it */
+		log_err("release of inode %llu: %s", (unsigned long long)ino, e.msg);
+	file_free(f);
+	fuse_reply_err(req, 0);
+}
+
+static int do_opendir(struct fs *fs, fuse_ino_t ino, struct fs_dir **out, struct err *e)
+{
+	struct fs_dir *d = calloc(1, sizeof(*d));
+	struct fs_inode *in = inode_alloc();
+	char name[RECORD_NAME_BUF], text[RECORD_NAME_MAX * 3 + 64];
+	struct mdc_answer a = { 0 };
+	int r;
+
+	if (d == NULL || in == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if ((r = inode_get(fs, ino, in, e)) < 0)
+		goto fail;
+	if (in->r.type != RECORD_DIR) {
+		r = -ENOTDIR;
+		goto fail;
+	}
+	name_listing(fs, name, ino);
+	if ((r = mdc_query(&fs->mdc, name, WIRE_T_TXT, &a, e)) < 0)
+		goto fail;
+	if (a.n > 0 && (d->v = calloc(a.n, sizeof(*d->v))) == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < a.n; i++) {
+		if (a.v[i].type != WIRE_T_TXT)
+			continue;
+		r = mdc_txt_text(a.v[i].rdata, a.v[i].rdlen, text, sizeof(text), e);
+		if (r >= 0)
+			r = record_entry_parse_text(&d->v[d->n], text, (size_t)r, e);
+		if (r < 0) {
+			log_warn("%s: skipping a bad entry: %s", name, e->msg);
+			continue;
+		}
+		d->n++;
+	}
+	r = 0;
+	*out = d;
+	d = NULL;
+fail:
+	mdc_answer_release(&a);
+	inode_free(in);
+	if (d != NULL)
+		free(d->v);
+	free(d);
+	return r;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_dir *d = NULL;
+	struct err e = { 0 };
+	int r = do_opendir(req_fs(req), ino, &d, &e);
+
+	if (r < 0) {
+		fuse_reply_err(req, user_errno(r, "opendir", &e));
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	if (fuse_reply_open(req, fi) != 0) {
+		free(d->v);
+		free(d);
+	}
+}
+
+/* Offsets: 1 after ".", 2 after "..", 3 + i after entry i. */
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+	char *buf = malloc(size > 0 ? size : 1);
+	size_t used = 0;
+
+	if (buf == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (off_t i = off; i < (off_t)d->n + 2; i++) {
+		struct stat st = { 0 };
+		const char *name;
+		size_t need;
+
+		if (i < 2) {
+			name = i == 0 ? "." : "..";
+			st.st_ino = ino;        /* ".." is resolved by the kernel */
+			st.st_mode = S_IFDIR;
+		} else {
+			name = d->v[i - 2].name;
+			st.st_ino = d->v[i - 2].ino;
+			st.st_mode = record_type_to_ifmt(d->v[i - 2].type);
+		}
+		need = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
+		if (need > size - used)
+			break;
+		used += need;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+
+	free(d->v);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+/* Not real numbers yet (SCHEMA.md, "The mount"): fixed, plausible ones. */
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv = {
+		.f_bsize = 4096, .f_frsize = 4096,
+		.f_blocks = 1ull << 30, .f_bfree = 1ull << 29, .f_bavail = 1ull << 29,
+		.f_files = 1ull << 32, .f_ffree = 1ull << 31, .f_favail = 1ull << 31,
+		.f_namemax = RECORD_NAME_MAX,
+	};
+
+	fuse_reply_statfs(req, &sv);
+}
+
+/* Locks are planned (<ino>.k.Z with UPDATE prerequisites); until then they
+ * fail clearly instead of being granted locally only. */
+static void op_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		     struct flock *lock)
+{
+	fuse_reply_err(req, EOPNOTSUPP);
+}
+
+static void op_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		     struct flock *lock, int sleep)
+{
+	fuse_reply_err(req, EOPNOTSUPP);
+}
+
+static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
+{
+	fuse_reply_err(req, EOPNOTSUPP);
+}
+
+/* Not set (the kernel answers ENOSYS, for xattrs EOPNOTSUPP): rename, link,
+ * symlink, readlink, mknod, the xattr calls, fallocate, copy_file_range. */
+const struct fuse_lowlevel_ops fs_ops = {
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.open = op_open,
+	.create = op_create,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
+	.release = op_release,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.statfs = op_statfs,
+	.getlk = op_getlk,
+	.setlk = op_setlk,
+	.flock = op_flock,
+};
+
+/* -------------------------------------------------------------- set up --- */
+
+static int nodes_static(struct fs *fs, const char *list, struct err *e)
+{
+	struct blockclient_node v[64];
+	size_t len = strlen(list) + 1;
+	char *buf = malloc(len);
+	int n;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	n = blockclient_parse_nodes(list, buf, len, v, 64, e);
+	if (n >= 0)
+		n = blockclient_set_nodes(fs->bc, v, (size_t)n, e);
+	free(buf);
+	return n;
+}
+
+int fs_new(struct fs **out, const struct fs_opts *o, struct err *e)
+{
+	struct fs *fs = calloc(1, sizeof(*fs));
+	struct blockclient_opts bo;
+	struct fs_inode *root = NULL;
+	char addr[64];
+	const char *colon;
+	int r, n = 0;
+
+	if (fs == NULL)
+		return -ENOMEM;
+	fs->rep = o->rep > 0 ? o->rep : 3;
+	if (o->zone == NULL || o->mds == NULL || (colon = strrchr(o->mds, ':')) == NULL ||
+	    (size_t)(colon - o->mds) >= sizeof(addr)) {
+		r = err_set(e, -EINVAL, "zone= and mds=ADDR:PORT are required");
+		goto fail;
+	}
+	memcpy(addr, o->mds, (size_t)(colon - o->mds));
+	addr[colon - o->mds] = '\0';
+	if ((r = mdc_init(&fs->mdc, o->zone, addr, atoi(colon + 1), o->keyfile, e)) < 0)
+		goto fail;
+	if (o->timeout_ms > 0)
+		fs->mdc.timeout_ms = o->timeout_ms;
+	if (o->blockkeyfile != NULL && (r = tsig_keyring_load(&fs->bkr, o->blockkeyfile, e)) < 0)
+		goto fail;
+	blockclient_opts_init(&bo);
+	bo.key = fs->bkr.n > 0 ? &fs->bkr.keys[0] : NULL;
+	if ((r = blockclient_new(&fs->bc, &bo, e)) < 0)
+		goto fail;
+	{       /* nodes from the zone's SRV records, else the static list */
+		struct resolve *res = NULL;
+		struct err why = { 0 };
+
+		n = resolve_new(&res, fs->mdc.zone, addr, atoi(colon + 1), &why);
+		if (n == 0)
+			n = blockclient_discover(fs->bc, res, fs->mdc.zone, &why);
+		resolve_free(res);
+		if (n <= 0 && o->blockd != NULL)
+			n = nodes_static(fs, o->blockd, e);
+		if (n <= 0)
+			log_warn("no block daemons (%s): files over %d bytes cannot be written",
+				 n == 0 ? "none registered" : why.msg, RECORD_INLINE_MAX);
+	}
+	root = inode_alloc();
+	if (root == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if ((r = inode_get(fs, FUSE_ROOT_ID, root, e)) < 0) {
+		if (r == -ENOENT)
+			err_set(e, r, "zone %s has no root inode (1.i.%s)", fs->mdc.zone, fs->mdc.zone);
+		goto fail;
+	}
+	inode_free(root);
+	*out = fs;
+	return 0;
+fail:
+	inode_free(root);
+	fs_free(fs);
+	return r;
+}
+
+void fs_free(struct fs *fs)
+{
+	if (fs == NULL)
+		return;
+	blockclient_free(fs->bc);
+	tsig_keyring_release(&fs->bkr);
+	mdc_release(&fs->mdc);
+	free(fs);
+}

@@ -1,0 +1,34 @@
+/* fs: the dnsfs file system as FUSE lowlevel operations. Metadata through
+ * mdc (direct queries, signed UPDATEs), content through lib/blockclient.
+ * FUSE inode numbers are the dnsfs inode numbers (the root is 1 in both), so
+ * the client keeps no per-inode state and forget has nothing to free. */
+#ifndef DNSFS_FS_H
+#define DNSFS_FS_H
+
+#define FUSE_USE_VERSION 35
+#include <fuse_lowlevel.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct fs_opts {
+	const char *zone;               /* DNSFS_ZONE */
+	const char *mds;                /* "ADDR:PORT" */
+	const char *keyfile;            /* TSIG key for UPDATEs */
+	const char *blockkeyfile;       /* block key for PUTs */
+	const char *blockd;             /* "host:port ..." fallback when the zone
+					 * has no _blockd._tcp SRV records */
+	unsigned rep;                   /* copies of new files' blocks; default 3 */
+	int timeout_ms;                 /* per DNS call; default MDC_TIMEOUT_MS */
+};
+
+struct fs;
+
+/* Connect (check the root inode answers) and set up the block client. */
+int fs_new(struct fs **out, const struct fs_opts *o, struct err *e);
+void fs_free(struct fs *fs);            /* fs may be NULL */
+
+/* The operation table; userdata is the struct fs. */
+extern const struct fuse_lowlevel_ops fs_ops;
+
+#endif

@@ -1,0 +1,13 @@
+# dnsfs-mount: the FUSE client, a convenience library plus a thin main.
+noinst_LIBRARIES += fuse-client/libmount.a
+fuse_client_libmount_a_CFLAGS = $(AM_CFLAGS) $(FUSE3_CFLAGS) $(CRYPTO_CFLAGS)
+fuse_client_libmount_a_SOURCES = \
+	fuse-client/mdc.c fuse-client/mdc.h \
+	fuse-client/fs.c fuse-client/fs.h \
+	fuse-client/mount.c fuse-client/mount.h
+MOUNT_LIBS = fuse-client/libmount.a $(DNSFS_LIBS) $(FUSE3_LIBS)
+
+bin_PROGRAMS += fuse-client/dnsfs-mount
+fuse_client_dnsfs_mount_SOURCES = fuse-client/main.c
+fuse_client_dnsfs_mount_CFLAGS = $(AM_CFLAGS) $(FUSE3_CFLAGS)
+fuse_client_dnsfs_mount_LDADD = $(MOUNT_LIBS)

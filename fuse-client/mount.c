@@ -1,0 +1,146 @@
+/* mount: option parsing (-o zone=,mds=,keyfile=,blockkeyfile=,blockd= or
+ * --env DIR/cluster.env), then one FUSE lowlevel session with fs_ops. The
+ * loop is single-threaded in this slice. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "env.h"
+#include "fs.h"
+#include "log.h"
+#include "mount.h"
+
+struct mount_conf {
+	char *zone, *mds, *keyfile, *blockkeyfile, *blockd, *env;
+	int rep;
+	int timeout_ms;
+	int help;
+};
+
+#define OPT(t, f) { t, offsetof(struct mount_conf, f), 1 }
+static const struct fuse_opt mount_opts[] = {
+	OPT("zone=%s", zone),
+	OPT("mds=%s", mds),
+	OPT("keyfile=%s", keyfile),
+	OPT("blockkeyfile=%s", blockkeyfile),
+	OPT("blockd=%s", blockd),
+	OPT("rep=%d", rep),
+	OPT("timeout=%d", timeout_ms),
+	OPT("--env %s", env),
+	OPT("--env=%s", env),
+	OPT("-h", help),
+	OPT("--help", help),
+	FUSE_OPT_END
+};
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [-f] [-d] [-o OPTS] [--env DIR/cluster.env] MOUNTPOINT\n"
+	       "  -o zone=Z             the metadata zone (DNSFS_ZONE)\n"
+	       "  -o mds=ADDR:PORT      the mds (DNSFS_MDS_ADDR, DNSFS_MDS_PORT)\n"
+	       "  -o keyfile=F          TSIG key for UPDATEs (DNSFS_TSIG_KEYFILE)\n"
+	       "  -o blockkeyfile=F     block key for PUTs (DNSFS_BLOCK_KEYFILE)\n"
+	       "  -o blockd=H:P[ H:P]   block daemons if the zone has no _blockd._tcp SRV\n"
+	       "  -o rep=N              copies of new files' blocks (default 3)\n"
+	       "  -o timeout=MS         deadline of one DNS query or UPDATE (default 3000)\n"
+	       "  --env FILE|DIR        read the above from a cluster.env (options win)\n"
+	       "  -f                    foreground (log to stderr, else syslog)\n"
+	       "  -d                    debug: foreground and FUSE request trace\n", prog);
+}
+
+/* Fill what -o did not give from cluster.env. Strings point into env. */
+static int conf_from_env(struct mount_conf *c, struct env *env, char *mds, size_t mdslen)
+{
+	char path[4096];
+	struct stat st;
+	struct err e = { 0 };
+	const char *v, *p;
+
+	snprintf(path, sizeof(path), "%s", c->env);
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		snprintf(path, sizeof(path), "%s/cluster.env", c->env);
+	if (env_read(env, path, &e) < 0) {
+		fprintf(stderr, "dnsfs-mount: %s\n", e.msg);
+		return -1;
+	}
+#define FILL(f, k) do { if (c->f == NULL && (v = env_get(env, k)) != NULL) c->f = strdup(v); } while (0)
+	FILL(zone, "DNSFS_ZONE");
+	FILL(keyfile, "DNSFS_TSIG_KEYFILE");
+	FILL(blockkeyfile, "DNSFS_BLOCK_KEYFILE");
+	FILL(blockd, "DNSFS_BLOCKD");
+#undef FILL
+	if (c->mds == NULL && (v = env_get(env, "DNSFS_MDS_ADDR")) != NULL &&
+	    (p = env_get(env, "DNSFS_MDS_PORT")) != NULL) {
+		snprintf(mds, mdslen, "%s:%s", v, p);
+		c->mds = strdup(mds);
+	}
+	return 0;
+}
+
+int mount_main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts fo = { 0 };
+	struct mount_conf c = { 0 };
+	struct fuse_session *se = NULL;
+	struct fs_opts o = { 0 };
+	struct fs *fs = NULL;
+	struct env env;
+	struct err e = { 0 };
+	char mds[128], fsname[300];
+	int status = 1;
+
+	env_init(&env);
+	if (fuse_opt_parse(&args, &c, mount_opts, NULL) < 0)
+		goto out;
+	if (c.help) {
+		usage(argv[0]);
+		status = 0;
+		goto out;
+	}
+	if (fuse_parse_cmdline(&args, &fo) != 0)
+		goto out;
+	if (fo.mountpoint == NULL) {
+		usage(argv[0]);
+		goto out;
+	}
+	if (c.env != NULL && conf_from_env(&c, &env, mds, sizeof(mds)) < 0)
+		goto out;
+	log_init("dnsfs-mount", fo.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, !fo.foreground);
+	o = (struct fs_opts){ .zone = c.zone, .mds = c.mds, .keyfile = c.keyfile,
+			      .blockkeyfile = c.blockkeyfile, .blockd = c.blockd,
+			      .rep = c.rep > 0 ? (unsigned)c.rep : 3, .timeout_ms = c.timeout_ms };
+	if (fs_new(&fs, &o, &e) < 0) {
+		fprintf(stderr, "dnsfs-mount: %s\n", e.msg);
+		goto out;
+	}
+	snprintf(fsname, sizeof(fsname), "-ofsname=dnsfs:%s,subtype=dnsfs,default_permissions",
+		 c.zone);
+	if (fuse_opt_add_arg(&args, fsname) < 0)
+		goto out;
+	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
+	if (se == NULL)
+		goto out;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out;
+	if (fuse_session_mount(se, fo.mountpoint) != 0)
+		goto out_signals;
+	fuse_daemonize(fo.foreground);
+	log_info("mounted zone %s from %s on %s", c.zone, c.mds, fo.mountpoint);
+	status = fuse_session_loop(se) == 0 ? 0 : 1;
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out:
+	if (se != NULL)
+		fuse_session_destroy(se);
+	fs_free(fs);
+	free(fo.mountpoint);
+	fuse_opt_free_args(&args);
+	free(c.zone); free(c.mds); free(c.keyfile); free(c.blockkeyfile); free(c.blockd);
+	free(c.env);
+	env_release(&env);
+	return status;
+}
