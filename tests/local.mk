@@ -116,6 +116,7 @@ INTEGRATION_TESTS += tests/integration/mds-xfr.sh
 INTEGRATION_TESTS += tests/integration/mds-metrics.sh
 INTEGRATION_TESTS += tests/integration/blockd.sh
 INTEGRATION_TESTS += tests/integration/block.sh
+INTEGRATION_TESTS += tests/integration/cluster-mount.sh
 INTEGRATION_TESTS += tests/integration/fuse-basic.sh
 
 # Helper programs the scripts start.

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <libgen.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -744,6 +745,78 @@ static int blockd_register(struct cluster *c, FILE *out, struct err *e)
 	return 0;
 }
 
+
+/* --------------------------------------------------------------- mount --- */
+
+static int is_mounted(const char *path);
+
+struct mount_wait {
+	const char *mnt;        /* the mount point */
+	pid_t pid;              /* dnsfs-mount, in the foreground */
+	const char *log;        /* quoted when it dies */
+};
+
+static int mount_ready(void *arg, struct err *e)
+{
+	struct mount_wait *w = arg;
+	char tail[256];
+
+	if (is_mounted(w->mnt))
+		return 1;
+	if (!proc_alive(w->pid, "dnsfs-mount")) {
+		waitpid(w->pid, NULL, WNOHANG);
+		log_tail(w->log, tail, sizeof(tail));
+		return err_set(e, -EIO, "dnsfs-mount exited; %s says: %s", w->log, tail);
+	}
+	return 0;
+}
+
+/* The FUSE mount of DNSFS_MOUNT: dnsfs-mount runs in the foreground of a
+ * detached process whose pid goes in DIR/mount.pid; it is up once the kernel
+ * lists the mount. `down` unmounts first (fusermount3 -u), which ends it. */
+static int mount_start(struct cluster *c, int idx, pid_t *pid, struct err *e)
+{
+	char exe[PATH_MAX], log[PATH_MAX], pidfile[PATH_MAX];
+	struct mount_wait w;
+	int r;
+
+	if (find_program("dnsfs-mount", "fuse-client", exe, sizeof(exe)) < 0)
+		return err_set(e, -ENOENT, "dnsfs-mount not found next to dnsfsctl, in the build "
+			       "tree or in PATH: build it with make");
+	if (access("/dev/fuse", R_OK | W_OK) < 0)
+		return err_set(e, -ENODEV, "/dev/fuse is not usable (%s): load the fuse module "
+			       "(modprobe fuse) or use --no-mount", strerror(errno));
+	path_in(log, c, "mount.log");
+	part_pidfile(pidfile, c, "mount");
+	/* A mount whose process died ("Transport endpoint is not connected"). */
+	if (is_mounted(c->mount)) {
+		const char *const um[] = { "fusermount3", "-u", "-z", c->mount, NULL };
+		int status;
+
+		proc_run(um, log, &status, NULL);
+	}
+	r = make_dirs(c->mount, 0755, e);
+	if (r < 0)
+		return r;
+	const char *const argv[] = { exe, "-f", "--env", c->env_path, c->mount, NULL };
+	r = proc_spawn(argv, log, pid, e);
+	if (r < 0)
+		return r;
+	w = (struct mount_wait){ .mnt = c->mount, .pid = *pid, .log = log };
+	r = proc_wait_until(mount_ready, &w, CLUSTER_READY_TIMEOUT_MS, e);
+	if (r < 0) {
+		err_prefix(e, "%s did not mount: ", c->mount);
+		proc_stop(*pid, "dnsfs-mount", CLUSTER_STOP_TIMEOUT_MS, NULL);
+		return r;
+	}
+	return proc_pidfile_write(pidfile, *pid, e);
+}
+
+static void mount_describe(const struct cluster *c, int idx, FILE *out)
+{
+	fprintf(out, "  %s%s", c->mount, is_mounted(c->mount) ? "" : " (not mounted!)");
+}
+
 /* --------------------------------------------------------------- parts --- */
 
 /* One kind of process in the cluster. To add the mds, blockd and mount,
@@ -768,6 +841,7 @@ static const struct cluster_part parts[] = {
 	{ "mds", "dnsfs-mds", 0, NULL, mds_start, mds_describe, NULL },
 	{ "blockd", "dnsfs-blockd", 0, blockd_count, blockd_start, blockd_describe,
 	  blockd_register },
+	{ "mount", "dnsfs-mount", 1, NULL, mount_start, mount_describe, NULL },
 };
 
 #define NPARTS (sizeof(parts) / sizeof(parts[0]))
@@ -1183,6 +1257,17 @@ static int cluster_settle(struct cluster *c, const struct cluster_opts *o, struc
 		if (o->zone != NULL && strcmp(zone, c->zone) != 0)
 			return err_set(e, -EINVAL, "the cluster in %s serves zone %s, not %s; "
 				       "use another --dir for another zone", c->dir, c->zone, zone);
+		if (o->mount != NULL) {
+			char want[PATH_MAX];
+
+			r = abs_dir(o->mount, want, sizeof(want), e);
+			if (r < 0)
+				return r;
+			if (strcmp(want, c->mount) != 0)
+				return err_set(e, -EINVAL, "the cluster in %s mounts at %s, not %s; "
+					       "use `dnsfsctl mount` for another mount point",
+					       c->dir, c->mount, want);
+		}
 		if (o->blockd >= 0 && o->blockd != c->nblockd)
 			return err_set(e, -EINVAL, "the cluster in %s has %d block daemons; "
 				       "changing --blockd of an existing cluster is not supported",
@@ -1216,6 +1301,8 @@ static int cluster_settle(struct cluster *c, const struct cluster_opts *o, struc
 	c->mds_port = ports[0];
 	c->mds_metrics_port = ports[1];
 	memcpy(c->blockd_port, ports + 2, (size_t)c->nblockd * sizeof(int));
+	if (o->mount != NULL)
+		return abs_dir(o->mount, c->mount, sizeof(c->mount), e);
 	if (path_in(c->mount, c, "mnt") < 0)
 		return err_set(e, -ENAMETOOLONG, "%s: path too long", c->dir);
 	return 0;
@@ -1477,13 +1564,62 @@ static int bad_usage(const char *fmt, ...)
 	return 2;
 }
 
+int cluster_mount_cmd(int argc, char **argv, struct err *e)
+{
+	struct cluster_opts o = { .blockd = -1 };
+	struct cluster c;
+	char exe[PATH_MAX], mnt[PATH_MAX], log[PATH_MAX];
+	int r, status;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: dnsfsctl mount --dir DIR MNT\n"
+		       "  mount one more client of the cluster in DIR at MNT (in the background);\n"
+		       "  unmount with fusermount3 -u MNT\n");
+		return 0;
+	}
+	if (argc != 4 || strcmp(argv[1], "--dir") != 0) {
+		fprintf(stderr, "usage: dnsfsctl mount --dir DIR MNT\n");
+		return 2;
+	}
+	o.dir = argv[2];
+	r = cluster_open(&c, &o, 0, NULL, e);
+	if (r == 0)
+		r = cluster_load(&c, e);
+	if (r < 0)
+		return r;
+	if (find_program("dnsfs-mount", "fuse-client", exe, sizeof(exe)) < 0)
+		return err_set(e, -ENOENT, "dnsfs-mount not found next to dnsfsctl, in the build "
+			       "tree or in PATH: build it with make");
+	r = abs_dir(argv[3], mnt, sizeof(mnt), e);
+	if (r < 0)
+		return r;
+	r = make_dirs(mnt, 0755, e);
+	if (r < 0)
+		return r;
+	path_in(log, &c, "mount-extra.log");
+	/* Without -f, dnsfs-mount returns once mounted (or with the reason). */
+	const char *const argv2[] = { exe, "--env", c.env_path, mnt, NULL };
+	r = proc_run(argv2, log, &status, e);
+	if (r < 0)
+		return r;
+	if (status != 0 || !is_mounted(mnt)) {
+		char tail[256];
+
+		log_tail(log, tail, sizeof(tail));
+		return err_set(e, -EIO, "dnsfs-mount %s failed (status %d): %s", mnt, status, tail);
+	}
+	printf("mounted %s (cluster %s); unmount with fusermount3 -u %s\n", mnt, c.dir, mnt);
+	return 0;
+}
+
 int cluster_cmd(int argc, char **argv, struct err *e)
 {
-	enum { OPT_DIR = 256, OPT_BLOCKD, OPT_NO_MOUNT, OPT_ZONE };
+	enum { OPT_DIR = 256, OPT_BLOCKD, OPT_NO_MOUNT, OPT_ZONE, OPT_MOUNT };
 	static const struct option longopts[] = {
 		{ "dir", required_argument, NULL, OPT_DIR },
 		{ "blockd", required_argument, NULL, OPT_BLOCKD },
 		{ "no-mount", no_argument, NULL, OPT_NO_MOUNT },
+		{ "mount", required_argument, NULL, OPT_MOUNT },
 		{ "zone", required_argument, NULL, OPT_ZONE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -1530,6 +1666,10 @@ int cluster_cmd(int argc, char **argv, struct err *e)
 			o.zone = optarg;
 			up_only = 1;
 			break;
+		case OPT_MOUNT:
+			o.mount = optarg;
+			up_only = 1;
+			break;
 		case 'h':
 			usage(stdout, 1);
 			return 0;
@@ -1544,7 +1684,7 @@ int cluster_cmd(int argc, char **argv, struct err *e)
 	if (o.dir == NULL)
 		return bad_usage("%s", "--dir DIR is required");
 	if (up_only && strcmp(verb, "up") != 0)
-		return bad_usage("--blockd, --no-mount and --zone are options of up, not %s", verb);
+		return bad_usage("--blockd, --no-mount, --mount and --zone are options of up, not %s", verb);
 	if (strcmp(verb, "up") == 0)
 		return cluster_up(&o, stdout, e);
 	if (strcmp(verb, "down") == 0)

@@ -26,6 +26,7 @@ struct cluster_opts {
 	const char *zone;       /* --zone, or NULL for the recorded/default one */
 	int blockd;             /* --blockd N, or -1 for the recorded/default */
 	int no_mount;           /* --no-mount: do not start the mount part */
+	const char *mount;      /* --mount MNT for a new cluster (default DIR/mnt) */
 };
 
 /* One cluster, as recorded in DIR/cluster.env plus the paths derived from
@@ -57,6 +58,10 @@ int cluster_down(const struct cluster_opts *o, FILE *out, struct err *e);
 /* One line per part on out. Returns 0 if every part is running,
  * CLUSTER_EXIT_STOPPED if some is not, -errno if there is no cluster. */
 int cluster_status(const struct cluster_opts *o, FILE *out, struct err *e);
+
+/* `dnsfsctl mount --dir DIR MNT`: mount one more client of the cluster in
+ * DIR at MNT (dnsfs-mount --env DIR/cluster.env MNT, in the background). */
+int cluster_mount_cmd(int argc, char **argv, struct err *e);
 
 /* The `cluster` subcommand of dnsfsctl: argv[0] is "cluster". Returns an
  * exit status (0, 2 for usage, 3 from status) or -errno with e set. */

@@ -20,6 +20,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "cluster", cluster_cmd, "run a whole cluster on this host (up, status, down)" },
+	{ "mount", cluster_mount_cmd, "mount one more client of a cluster (--dir DIR MNT)" },
 	{ "block", block_cmd, "store and read blocks, show placement (put, get, place, stat)" },
 };
 
