@@ -231,7 +231,7 @@ static int blockd_serve(struct blockd *d, struct err *e)
 				UINT64_MAX / 2, &interval, e) < 0 ||
 	    config_get_duration(d->conf, "idle_timeout", 30000, 1000, 3600000, &idle, e) < 0 ||
 	    config_get_bool(d->conf, "auth_reads", 0, &auth_reads, e) < 0 ||
-	    config_get_bool(d->conf, "verify_reads", 1, &verify_reads, e) < 0)
+	    config_get_bool(d->conf, "verify_reads", 0, &verify_reads, e) < 0)
 		return -EINVAL;
 	sco.base = d->base;
 	sco.store = d->store;

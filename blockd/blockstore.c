@@ -517,6 +517,17 @@ int blockstore_get(struct blockstore *bs, const struct hash *h, unsigned flags,
 	return 0;
 }
 
+int blockstore_open_read(struct blockstore *bs, const struct hash *h, uint64_t *len,
+			 struct err *e)
+{
+	struct stat st;
+	int fd = open_block(bs, h, &st, e);
+
+	if (fd >= 0)
+		*len = (uint64_t)st.st_size;
+	return fd;
+}
+
 int blockstore_stat(struct blockstore *bs, const struct hash *h,
 		    struct blockstore_info *info, struct err *e)
 {

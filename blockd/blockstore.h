@@ -99,6 +99,14 @@ int blockstore_put(struct blockstore *bs, const struct hash *h, const void *data
 int blockstore_get(struct blockstore *bs, const struct hash *h, unsigned flags,
 		   void **data, size_t *len, struct err *e);
 
+/* Open block h for reading, unverified (for serving it with sendfile): the
+ * descriptor (O_RDONLY, close-on-exec; the caller closes it) is returned,
+ * its size in *len. Block files are never rewritten in place (a PUT renames
+ * a new file over, quarantine and delete rename or unlink), so what the
+ * descriptor reads stays whole. -ENOENT if absent. */
+int blockstore_open_read(struct blockstore *bs, const struct hash *h, uint64_t *len,
+			 struct err *e);
+
 /* Size and mtime of block h; -ENOENT if absent. */
 int blockstore_stat(struct blockstore *bs, const struct hash *h,
 		    struct blockstore_info *info, struct err *e);

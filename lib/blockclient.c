@@ -866,6 +866,34 @@ fail:
 
 /* --------------------------------------------------------------- stripes --- */
 
+size_t blockclient_stripe_scratch(size_t len, unsigned k, unsigned m)
+{
+	size_t chunk = ec_chunk_len(len, k);
+
+	return chunk == 0 ? 0 : (k + m - len / chunk) * chunk;
+}
+
+int blockclient_stripe_encode(const struct ec *codec, const void *data, size_t len,
+			      uint8_t *scratch, uint8_t **ptr, struct err *e)
+{
+	unsigned k = ec_k(codec), n = k + ec_m(codec), full;
+	size_t chunk = ec_chunk_len(len, k), tail;
+
+	if (chunk == 0 || chunk > EC_CHUNK_MAX)
+		return err_set(e, -EINVAL, "stripe of %zu bytes", len);
+	full = (unsigned)(len / chunk);         /* <= k, as k * chunk >= len */
+	for (unsigned i = 0; i < full; i++)
+		ptr[i] = (uint8_t *)data + (size_t)i * chunk;
+	for (unsigned i = full; i < n; i++)
+		ptr[i] = scratch + (size_t)(i - full) * chunk;
+	if (full < k) {
+		tail = len - (size_t)full * chunk;
+		memcpy(ptr[full], (const uint8_t *)data + (size_t)full * chunk, tail);
+		memset(ptr[full] + tail, 0, (size_t)(k - full) * chunk - tail);
+	}
+	return ec_encode(codec, chunk, ptr, ptr + k, e);
+}
+
 int blockclient_put_ec(struct blockclient *bc, const void *data, size_t len, unsigned k,
 		       unsigned m, struct hash *h, struct err *e)
 {
@@ -887,13 +915,10 @@ int blockclient_put_ec(struct blockclient *bc, const void *data, size_t len, uns
 	chunk = ec_chunk_len(len, k);
 	if (chunk > EC_CHUNK_MAX)
 		return err_set(e, -EINVAL, "put: stripe of %zu bytes too large", len);
-	if (posix_memalign((void **)&buf, EC_ALIGN, (size_t)n * chunk) != 0)
+	/* Only the chunks that are not whole slices of data need memory. */
+	if (posix_memalign((void **)&buf, EC_ALIGN, blockclient_stripe_scratch(len, k, m)) != 0)
 		return err_set(e, -ENOMEM, "out of memory");
-	memcpy(buf, data, len);
-	memset(buf + len, 0, (size_t)k * chunk - len);
-	for (unsigned i = 0; i < n; i++)
-		ptr[i] = buf + (size_t)i * chunk;
-	r = ec_encode(codec, chunk, ptr, ptr + k, e);
+	r = blockclient_stripe_encode(codec, data, len, buf, ptr, e);
 	if (r < 0)
 		goto fail;
 	for (unsigned i = 0; i < n; i++)

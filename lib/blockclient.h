@@ -19,6 +19,7 @@
 #define BLOCKCLIENT_SRV "_blockd._tcp"  /* SRV owner below the zone */
 
 struct resolve;
+struct ec;
 
 /* One node as configured: its placement id and where it listens. For a
  * cluster the id is the SRV target ("blockd-3.n.dnsfs.test.") so that every
@@ -153,6 +154,18 @@ int blockclient_get_rep(struct blockclient *bc, const struct hash *h, void *buf,
  * hash of the first data chunk, h[0], and chunk i (data 0..k-1, then parity)
  * belongs on the i-th node of that ranking, so a stripe's k+m chunks are on
  * k+m distinct nodes and `dig <h[0]>.place.Z TXT` names them in order. */
+
+/* The stripe encode of blockclient_put_ec, for it and for bench/: len bytes
+ * (> 0) as k data chunks of chunk = ec_chunk_len(len, k) bytes, plus the m
+ * parity chunks of codec (k+m). Full data chunks are not copied: ptr[i]
+ * points into data itself (ISA-L needs no alignment, only the speed of the
+ * loads depends on it). The partial last data chunk (zero-filled), any
+ * wholly zero data chunks and the parity go in scratch, which must hold
+ * blockclient_stripe_scratch(len, k, m) bytes (EC_ALIGN-aligned is
+ * fastest). Sets ptr[0..k+m). 0 or -EINVAL. */
+size_t blockclient_stripe_scratch(size_t len, unsigned k, unsigned m);
+int blockclient_stripe_encode(const struct ec *codec, const void *data, size_t len,
+			      uint8_t *scratch, uint8_t **ptr, struct err *e);
 
 /* Encode len bytes (> 0) into k data + m parity chunks of
  * ec_chunk_len(len, k) bytes, write them in parallel, and return their

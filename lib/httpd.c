@@ -224,6 +224,42 @@ void httpd_reply_take(struct httpd_req *r, int status, const char *content_type,
 	send_reply(r, status, content_type);
 }
 
+void httpd_reply_file(struct httpd_req *r, int status, const char *content_type,
+		      int fd, uint64_t off, uint64_t len)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
+	struct evbuffer_file_segment *seg;
+
+	if (len == 0) {
+		close(fd);
+		send_reply(r, status, content_type);
+		return;
+	}
+	if (off > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - off) {
+		close(fd);
+		httpd_reply_error(r, 500);
+		return;
+	}
+	/* evhttp moves this buffer's chains to the connection's, which drains
+	 * to the socket: with the flag set the file segment is added as a
+	 * sendfile chain instead of being mapped or read. */
+	evbuffer_set_flags(out, EVBUFFER_FLAG_DRAINS_TO_FD);
+	seg = evbuffer_file_segment_new(fd, (ev_off_t)off, (ev_off_t)len, EVBUF_FS_CLOSE_ON_FREE);
+	if (seg == NULL) {
+		close(fd);
+		httpd_reply_error(r, 500);
+		return;
+	}
+	/* On failure evbuffer_add_file_segment drops the segment itself (and
+	 * with it fd); on success the buffer holds its own reference. */
+	if (evbuffer_add_file_segment(out, seg, 0, (ev_off_t)len) < 0) {
+		httpd_reply_error(r, 500);
+		return;
+	}
+	evbuffer_file_segment_free(seg);
+	send_reply(r, status, content_type);
+}
+
 void httpd_reply_error(struct httpd_req *r, int status)
 {
 	char line[64];

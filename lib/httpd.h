@@ -5,6 +5,7 @@
 #define DNSFS_HTTPD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -93,6 +94,14 @@ void httpd_reply(struct httpd_req *r, int status, const char *content_type,
 /* The same, taking ownership of a malloc'd body (freed once sent). */
 void httpd_reply_take(struct httpd_req *r, int status, const char *content_type,
 		      void *body, size_t len);
+/* The same, with len bytes of the open file fd from offset off as the body,
+ * sent by the kernel (sendfile where libevent has it, else mmap), never
+ * copied through user space. Takes fd in every case: it is closed once
+ * the body is sent, or at once on an error (then the reply is a 500). The
+ * file must not shrink while it is being sent (blockd's block files are
+ * immutable: replaced by rename, never rewritten). */
+void httpd_reply_file(struct httpd_req *r, int status, const char *content_type,
+		      int fd, uint64_t off, uint64_t len);
 /* Reply status with a one-line text/plain body such as "404 Not Found\n". */
 void httpd_reply_error(struct httpd_req *r, int status);
 

@@ -1,7 +1,8 @@
 # block: the block client on a real cluster (`cluster up --blockd 6`):
 # blockd registered in DNS, files of awkward sizes stored replicated and as
 # 4+2 stripes and read back byte for byte, reads with nodes killed, the
-# write quorum, a flipped byte on disk found by `block stat`, and unsigned
+# write quorum, a flipped byte on disk found by `block stat` (by the
+# client's hash check, and by blockd itself with verify_reads = yes), and unsigned
 # PUTs refused. Includes a 100 MiB file unless DNSFS_TEST_BIG=0.
 . "$top_srcdir/tests/lib.sh"
 
@@ -99,8 +100,24 @@ out=$(B stat "$ref"); rc=$?
 check_eq "stat after the flip: exit 3 (degraded)" 3 "$rc"
 check_match "stat names the bad copy on $first" "copy +$first .*CORRUPT" "$out"
 check_match "stat: 2 good copies left" '2 good copies of 3' "$out"
+check_match "  found by the client's own hash check (blockd does not verify reads by default)" \
+	"copy +$first .*CORRUPT .*hashes to" "$out"
+check "  so the bad copy stays on disk" test -f "$f"
 B get "$ref" >"$TMP/back"
 check "get after the flip still returns the data" cmp -s "$TMP/f1048576" "$TMP/back"
+# The same node with verify_reads = yes: blockd finds the bad copy itself,
+# answers 404 and quarantines it.
+kill_blockd "$k"
+cp "$C/blockd-$k.conf" "$TMP/verify.conf"
+echo "verify_reads = yes" >>"$TMP/verify.conf"
+"$top_builddir/blockd/dnsfs-blockd" -c "$TMP/verify.conf" >>"$TMP/verify.log" 2>&1
+check_eq "blockd-$k restarted with verify_reads = yes" 0 $?
+out=$(B stat "$ref"); rc=$?
+check_eq "stat with verify_reads: exit 3 (degraded)" 3 "$rc"
+check_match "  the bad copy is CORRUPT" "copy +$first .*CORRUPT" "$out"
+check "  blockd moved it to quarantine" test ! -e "$f" -a -n "$(ls "$C/blockd-$k/quarantine/" 2>/dev/null)"
+B get "$ref" >"$TMP/back"
+check "  get still returns the data" cmp -s "$TMP/f1048576" "$TMP/back"
 
 # ---- 2 of 6 nodes down: stripes still read ----------------------------------------
 kill_blockd 1

@@ -1,7 +1,8 @@
 # blockd: dnsfs-blockd seen by curl. Starts the daemon on a random loopback
 # port and checks signed PUT (201, then 200), bad bodies, refused unsigned or
 # badly signed requests, GET/Range/HEAD, the listing, /v1/status, /metrics,
-# 413, scrub and verified reads quarantining corrupt blocks, signed reads,
+# 413, scrub and (with verify_reads = yes) verified reads quarantining
+# corrupt blocks, unverified sendfile reads by default, signed reads,
 # SIGHUP/SIGTERM, a detached start, 507 on a full tmpfs, and kill -9 under a
 # PUT load: every acknowledged block reads back and no temp file is left.
 . "$top_srcdir/tests/lib.sh"
@@ -266,12 +267,15 @@ check_eq "scrub: C2 untouched" 200 "$(fetch "/v1/blocks/$C2")"
 check_match "scrub: counted in metrics" '^dnsfs_blockd_scrub_corrupt_total 1$' "$($CURL "$URL/metrics")"
 check_match "scrub: quarantine gauge" '^dnsfs_blockd_quarantined_blocks 1$' "$($CURL "$URL/metrics")"
 check_eq "scrub: status counts it" 1 "$(json 'd["scrub"]["corrupt_total"]' <<<"$($CURL "$URL/v1/status")")"
+# verify_reads is off by default: GET sends the file as it is (sendfile) and
+# leaves the check to the client, which hashes every block it reads.
+check_eq "status: verify_reads off by default" False "$(json 'd["verify_reads"]' <<<"$($CURL "$URL/v1/status")")"
 flip "$(blockfile "$DATA" "$C2")" 0
-check_eq "a corrupt block is not served (verified read): 404" 404 "$(fetch "/v1/blocks/$C2")"
-check_match "  404 says why" 'failed verification' "$(cat "$TMP/body")"
-check_eq "  and is quarantined" 1 "$(find "$DATA/quarantine" -name "$C2.*" | wc -l)"
-check_match "  counted" '^dnsfs_blockd_read_corrupt_total 1$' "$($CURL "$URL/metrics")"
-check_eq "a good copy can be PUT again: 201" 201 "$(req PUT "/v1/blocks/$C2" "$TMP/c2")"
+check_eq "unverified read of a corrupt block: 200" 200 "$(fetch "/v1/blocks/$C2")"
+check "  the bytes on disk, which do not hash to the name" \
+	test "$(hash_of "$TMP/body")" = "$(hash_of "$(blockfile "$DATA" "$C2")")" -a "$(hash_of "$TMP/body")" != "$C2"
+check_eq "  not quarantined" 0 "$(find "$DATA/quarantine" -name "$C2.*" | wc -l)"
+check_match "  not counted as a corrupt read" '^dnsfs_blockd_read_corrupt_total 0$' "$($CURL "$URL/metrics")"
 
 # ---- signals --------------------------------------------------------------
 cp "$KEY" "$TMP/old.key"
@@ -312,6 +316,7 @@ capacity = 10GiB
 auth_reads = yes
 scrub_interval = 0
 scrub_rate = 100MiB
+verify_reads = yes
 node_id = "blockd-test-1"
 log_level = info
 EOF
@@ -331,6 +336,18 @@ check_eq "auth_reads: signed listing is 200" 200 "$(req GET "/v1/blocks")"
 check_eq "auth_reads: status stays open" 200 "$(fetch /v1/status)"
 head -c 70000 /dev/urandom >"$TMP/f"
 check_eq "max_block = 64KiB: a 70000-byte PUT is 413" 413 "$(req PUT "/v1/blocks/$(hash_of "$TMP/f")" "$TMP/f")"
+check_eq "verify_reads = yes: in the status" True "$(json 'd["verify_reads"]' <<<"$($CURL "$URL/v1/status")")"
+check_eq "verified read: a good block 200" 200 "$(req GET "/v1/blocks/$A")"
+check "  byte-identical" cmp -s "$TMP/body" "$TMP/a"
+check_eq "verified read: Range bytes=10-19: 206" 206 "$(req GET "/v1/blocks/$A" "" -H 'Range: bytes=10-19')"
+check "  the right 10 bytes" cmp -s "$TMP/body" <(tail -c +11 "$TMP/a" | head -c 10)
+check_eq "a corrupt block is not served (verified read): 404" 404 "$(req GET "/v1/blocks/$C2")"
+check_match "  404 says why" 'failed verification' "$(cat "$TMP/body")"
+check_eq "  and is quarantined" 1 "$(find "$DATA/quarantine" -name "$C2.*" | wc -l)"
+check_match "  counted" '^dnsfs_blockd_read_corrupt_total 1$' "$($CURL "$URL/metrics")"
+check_eq "a good copy can be PUT again: 201" 201 "$(req PUT "/v1/blocks/$C2" "$TMP/c2")"
+check_eq "  and is served: 200" 200 "$(req GET "/v1/blocks/$C2")"
+check "  byte-identical" cmp -s "$TMP/body" "$TMP/c2"
 [ -n "$pid2" ] && kill -TERM "$pid2"
 wait_for 10 test ! -e "$TMP/blockd2.pid"
 check "detached: SIGTERM stops it and removes the pid file" test ! -e "$TMP/blockd2.pid"

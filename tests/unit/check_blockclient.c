@@ -928,6 +928,57 @@ START_TEST(ec_small_and_odd)
 }
 END_TEST
 
+/* blockclient_stripe_encode uses full data chunks in place (here from an
+ * odd, unaligned address) and gives the same chunks as copying the stripe
+ * into one aligned, zero-padded buffer and encoding that. */
+START_TEST(stripe_encode_in_place)
+{
+	static const size_t lens[] = { 1, 64, 65, 255, 256, 257, 4096, 5000, 262144,
+				       1048576, 1048577 };
+	static const unsigned shapes[][2] = { { 4, 2 }, { 1, 2 }, { 2, 0 }, { 3, 3 }, { 6, 2 } };
+	struct err e = { 0 };
+
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+		unsigned k = shapes[s][0], m = shapes[s][1], n = k + m;
+		struct ec *c;
+
+		ck_assert_int_eq(ec_new(&c, k, m, &e), 0);
+		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			size_t len = lens[i], chunk = ec_chunk_len(len, k);
+			uint8_t *d = random_bytes(len, (unsigned)(s * 20 + i));
+			uint8_t *odd = malloc(len + 1), *ref, *scratch, *ptr[EC_N_MAX], *rp[EC_N_MAX];
+			size_t sl = blockclient_stripe_scratch(len, k, m);
+
+			ck_assert_ptr_nonnull(odd);
+			memcpy(odd + 1, d, len);
+			ck_assert_int_eq(posix_memalign((void **)&ref, EC_ALIGN, n * chunk), 0);
+			ck_assert_int_eq(posix_memalign((void **)&scratch, EC_ALIGN, sl ? sl : 1), 0);
+			memcpy(ref, d, len);
+			memset(ref + len, 0, k * chunk - len);
+			for (unsigned j = 0; j < n; j++)
+				rp[j] = ref + j * chunk;
+			ck_assert_int_eq(ec_encode(c, chunk, rp, rp + k, &e), 0);
+			ck_assert_msg(blockclient_stripe_encode(c, odd + 1, len, scratch, ptr, &e) == 0,
+				      "%s", e.msg);
+			ck_assert_uint_eq(sl, (n - len / chunk) * chunk);
+			for (unsigned j = 0; j < n; j++) {
+				if (j < len / chunk)
+					ck_assert_ptr_eq(ptr[j], odd + 1 + j * chunk);  /* not copied */
+				else
+					ck_assert(ptr[j] >= scratch && ptr[j] + chunk <= scratch + sl);
+				ck_assert_msg(memcmp(ptr[j], rp[j], chunk) == 0,
+					      "k=%u m=%u len=%zu: chunk %u differs", k, m, len, j);
+			}
+			free(scratch);
+			free(ref);
+			free(odd);
+			free(d);
+		}
+		ec_free(c);
+	}
+}
+END_TEST
+
 /* ============================================================ files/refs === */
 
 START_TEST(write_and_read_refs)
@@ -1107,6 +1158,7 @@ static Suite *blockclient_suite(void)
 	tcase_add_test(tc, ec_reads_with_m_lost);
 	tcase_add_test(tc, ec_write_uses_spares_and_read_finds_them);
 	tcase_add_test(tc, ec_small_and_odd);
+	tcase_add_test(tc, stripe_encode_in_place);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("files");
 	tcase_add_checked_fixture(tc, setup6, teardown);

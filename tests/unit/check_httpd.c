@@ -1,6 +1,7 @@
 /* Unit tests for lib/httpd: address parsing and bind errors, routes, and
  * real requests over loopback to a server whose event loop runs in a thread
- * (replies, 404, 405 with Allow, 500 for a silent handler, 413, HEAD). */
+ * (replies, file bodies, 404, 405 with Allow, 500 for a silent handler, 413,
+ * HEAD). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -51,6 +52,22 @@ static void echo_handler(struct httpd_req *r, void *arg)
 	httpd_reply(r, 201, "text/plain", out, (size_t)n);
 }
 
+/* /file?OFF,LEN: that slice of a temp file holding "0123456789abcdef" * 8,
+ * by httpd_reply_file (fd handed over, unlinked already). */
+static void file_handler(struct httpd_req *r, void *arg)
+{
+	char path[] = "/tmp/check_httpd.XXXXXX";
+	unsigned long off = 0, len = 0;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_eq(write(fd, "0123456789abcdef", 16), 16);
+	sscanf(httpd_req_query(r) ? httpd_req_query(r) : "", "%lu,%lu", &off, &len);
+	httpd_reply_file(r, len == 128 ? 200 : 206, "application/octet-stream", fd, off, len);
+}
+
 static void silent_handler(struct httpd_req *r, void *arg)
 {
 }
@@ -82,6 +99,7 @@ static void server_start(struct server *s)
 	ck_assert_int_eq(httpd_route(s->h, "/v1/blocks/*", HTTPD_GET | HTTPD_PUT, echo_handler,
 				     "blocks", &e), 0);
 	ck_assert_int_eq(httpd_route(s->h, "/v1/blocks/list", HTTPD_GET, echo_handler, "list", &e), 0);
+	ck_assert_int_eq(httpd_route(s->h, "/file", HTTPD_GET | HTTPD_HEAD, file_handler, NULL, &e), 0);
 	ck_assert_int_eq(httpd_route(s->h, "/silent", HTTPD_GET, silent_handler, NULL, &e), 0);
 	httpd_set_limits(s->h, 2048, 100, 5);
 	ck_assert_int_eq(pthread_create(&s->thread, NULL, loop, s), 0);
@@ -234,6 +252,21 @@ START_TEST(test_requests)
 	/* HEAD: the length of the body, but no body */
 	ck_assert_int_eq(get(port, "HEAD", "/metrics", out, sizeof(out)), 200);
 	ck_assert_ptr_nonnull(strstr(out, clen));
+	ck_assert_str_eq(body_of(out), "");
+
+	/* a file descriptor as the body (sendfile): whole, a slice, empty, HEAD */
+	ck_assert_int_eq(get(port, "GET", "/file?0,128", out, sizeof(out)), 200);
+	ck_assert_ptr_nonnull(strstr(out, "\r\nContent-Length: 128\r\n"));
+	ck_assert_uint_eq(strlen(body_of(out)), 128);
+	ck_assert_int_eq(strncmp(body_of(out) + 112, "0123456789abcdef", 16), 0);
+	ck_assert_int_eq(get(port, "GET", "/file?21,7", out, sizeof(out)), 206);
+	ck_assert_ptr_nonnull(strstr(out, "\r\nContent-Length: 7\r\n"));
+	ck_assert_str_eq(body_of(out), "56789ab");
+	ck_assert_int_eq(get(port, "GET", "/file?5,0", out, sizeof(out)), 206);
+	ck_assert_ptr_nonnull(strstr(out, "\r\nContent-Length: 0\r\n"));
+	ck_assert_str_eq(body_of(out), "");
+	ck_assert_int_eq(get(port, "HEAD", "/file?0,128", out, sizeof(out)), 200);
+	ck_assert_ptr_nonnull(strstr(out, "\r\nContent-Length: 128\r\n"));
 	ck_assert_str_eq(body_of(out), "");
 
 	ck_assert_int_eq(get(port, "POST", "/metrics", out, sizeof(out)), 405);
