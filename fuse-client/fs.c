@@ -597,7 +597,8 @@ static int parent_change(struct fs *fs, struct mdc_update *u, const struct fs_in
  * in use, parent TXT unchanged) and updates (dentry CNAME, inode TXT,
  * listing entry, new parent TXT). */
 static int do_create(struct fs *fs, uint64_t parent, const char *name, mode_t mode, int type,
-		     const struct fuse_ctx *ctx, struct fs_inode *child, struct err *e)
+		     const char *link, const struct fuse_ctx *ctx, struct fs_inode *child,
+		     struct err *e)
 {
 	struct fs_inode *p = inode_alloc(), *np = inode_alloc();
 	char dname[RECORD_NAME_BUF], iname[RECORD_NAME_BUF], lname[RECORD_NAME_BUF];
@@ -641,8 +642,18 @@ static int do_create(struct fs *fs, uint64_t parent, const char *name, mode_t mo
 	child->r.mtime = child->r.ctime = child->r.atime = now_time();
 	child->r.ver = 1;
 	child->r.policy = (struct record_policy){ .kind = RECORD_POLICY_REP, .rep = (uint8_t)fs->rep };
-	if (type == RECORD_DIR)
+	if (type == RECORD_DIR) {
 		child->r.buckets = 1;
+		child->r.parent = parent;
+	}
+	if (type == RECORD_LNK) {
+		child->r.policy.kind = RECORD_POLICY_NONE;
+		child->r.mode = 0777;
+		r = record_inode_set_target(&child->r, link, strlen(link), e);
+		if (r < 0)
+			goto fail;
+		child->r.size = child->r.targetlen;
+	}
 	for (int t = 0; t < FS_CAS_TRIES; t++) {
 		struct mdc_update u;
 
@@ -767,7 +778,8 @@ static int user_errno(int r, const char *op, const struct err *e)
 	r = -r;
 	switch (r) {
 	case ENOENT: case EEXIST: case ENOTDIR: case EISDIR: case ENOTEMPTY: case ENOMEM:
-	case ENAMETOOLONG: case EFBIG: case EACCES: case ENOSPC:
+	case ENAMETOOLONG: case EFBIG: case EACCES: case ENOSPC: case EPERM: case EXDEV:
+	case EMLINK: case ELOOP: case EOPNOTSUPP:
 		return r;
 	case EINVAL:
 		return r;
@@ -919,7 +931,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fuse_entry_param ep;
 	struct err e = { 0 };
 	int r = in == NULL ? -ENOMEM : do_create(req_fs(req), parent, name, mode, RECORD_DIR,
-						 fuse_req_ctx(req), in, &e);
+						 NULL, fuse_req_ctx(req), in, &e);
 
 	if (r == 0) {
 		inode_entry(in, &ep);
@@ -927,6 +939,40 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	} else {
 		fuse_reply_err(req, user_errno(r, "mkdir", &e));
 	}
+	inode_free(in);
+}
+
+/* symlink: a create of an inode type=l with target= (mode 0777, size = the
+ * target's length), ONE UPDATE like any create. */
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct fs_inode *in = inode_alloc();
+	struct fuse_entry_param ep;
+	struct err e = { 0 };
+	int r = in == NULL ? -ENOMEM : do_create(req_fs(req), parent, name, 0777, RECORD_LNK,
+						 link, fuse_req_ctx(req), in, &e);
+
+	if (r == 0) {
+		inode_entry(in, &ep);
+		fuse_reply_entry(req, &ep);
+	} else {
+		fuse_reply_err(req, user_errno(r, "symlink", &e));
+	}
+	inode_free(in);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs_inode *in = inode_alloc();
+	struct err e = { 0 };
+	int r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+
+	if (r == 0 && in->r.type != RECORD_LNK)
+		r = -EINVAL;
+	if (r == 0)
+		fuse_reply_readlink(req, in->r.target);
+	else
+		fuse_reply_err(req, user_errno(r, "readlink", &e));
 	inode_free(in);
 }
 
@@ -1007,7 +1053,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct fuse_entry_param ep;
 	struct err e = { 0 };
 	int r = f == NULL ? -ENOMEM : do_create(req_fs(req), parent, name, mode, RECORD_REG,
-						fuse_req_ctx(req), &f->base, &e);
+						NULL, fuse_req_ctx(req), &f->base, &e);
 
 	if (r == 0)
 		r = buf_resize(&f->buf, &f->cap, &f->size, 0);
@@ -1225,8 +1271,7 @@ static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, 
 	fuse_reply_err(req, EOPNOTSUPP);
 }
 
-/* Not set (the kernel answers ENOSYS, for xattrs EOPNOTSUPP): rename, link,
- * symlink, readlink, mknod, the xattr calls, fallocate, copy_file_range. */
+/* Not set (the kernel answers ENOSYS, for xattrs EOPNOTSUPP): mknod, the xattr calls, fallocate, copy_file_range. */
 const struct fuse_lowlevel_ops fs_ops = {
 	.lookup = op_lookup,
 	.forget = op_forget,
@@ -1234,6 +1279,8 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.getattr = op_getattr,
 	.setattr = op_setattr,
 	.mkdir = op_mkdir,
+	.symlink = op_symlink,
+	.readlink = op_readlink,
 	.unlink = op_unlink,
 	.rmdir = op_rmdir,
 	.open = op_open,
