@@ -34,13 +34,18 @@ remount() {
 	wait_for 5 sh -c "! grep -q ' $M fuse' /proc/mounts"
 	do_mount
 }
-# renameat2(AT_FDCWD, a, AT_FDCWD, b, flags): prints "ok" or the errno name
-rename2() {
+# sc rename|noreplace|exchange|link A B: the system call (renameat2 with
+# flags 0, RENAME_NOREPLACE, RENAME_EXCHANGE; link), prints "ok" or the errno
+sc() {
 	python3 - "$@" <<'PY'
 import ctypes, errno, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
-flags = {"noreplace": 1, "exchange": 2}[sys.argv[3]]
-r = libc.renameat2(-100, os.fsencode(sys.argv[1]), -100, os.fsencode(sys.argv[2]), flags)
+op, a, b = sys.argv[1], os.fsencode(sys.argv[2]), os.fsencode(sys.argv[3])
+if op == "link":
+    r = libc.link(a, b)
+else:
+    flags = {"rename": 0, "noreplace": 1, "exchange": 2}[op]
+    r = libc.renameat2(-100, a, -100, b, flags)
 print("ok" if r == 0 else errno.errorcode[ctypes.get_errno()])
 PY
 }
@@ -60,11 +65,73 @@ check_match "dig: the symlink inode has type=l and target=" '^"v=1 type=l mode=0
 	"$(D +short "$(stat -c %i "$M/sl").i.$Z" TXT)"
 check_match "ln -s over an existing name: EEXIST" "File exists" "$(ln -s x "$M/sl" 2>&1)"
 
+# ---- rename ------------------------------------------------------------------
+echo one >"$M/f1"
+ino1=$(stat -c %i "$M/f1")
+check "mv f1 f2 (a new name)" mv "$M/f1" "$M/f2"
+check "f1 is gone" test ! -e "$M/f1"
+check_eq "f2: f1's content and inode" "one $ino1" "$(cat "$M/f2") $(stat -c %i "$M/f2")"
+mkdir "$M/a" "$M/b"
+check "mv f2 a/f3 (across directories)" mv "$M/f2" "$M/a/f3"
+check_eq "a/f3: content" one "$(cat "$M/a/f3")"
+check_eq "ls a" f3 "$(ls "$M/a")"
+check_match "dig: the listing of a has f3" "\"f3 $ino1 f\"" "$(D +short "0.$(stat -c %i "$M/a").l.$Z" TXT)"
+check_eq "dig: the root's listing has no f2" "" "$(D +short "0.1.l.$Z" TXT | grep '"f2 ')"
+echo two >"$M/b/g"
+gino=$(stat -c %i "$M/b/g")
+check "mv a/f3 b/g (over an existing file)" mv "$M/a/f3" "$M/b/g"
+check_eq "b/g: the moved content and inode" "one $ino1" "$(cat "$M/b/g") $(stat -c %i "$M/b/g")"
+check_eq "dig: the replaced inode is gone" "" "$(D +short "$gino.i.$Z" TXT)"
+check_eq "a is empty" "" "$(ls -A "$M/a")"
+mkdir -p "$M/a/sub/deep"
+echo z >"$M/a/sub/deep/z"
+check "mv a/sub b/sub (a directory across directories)" mv "$M/a/sub" "$M/b/sub"
+check_eq "b/sub/deep/z reads" z "$(cat "$M/b/sub/deep/z")"
+check_eq "nlink: a 2, b 3" "2 3" "$(stat -c %h "$M/a") $(stat -c %h "$M/b")"
+check_match "dig: sub has parent= b" "parent=$(stat -c %i "$M/b")( |\"|$)" \
+	"$(D +short "$(stat -c %i "$M/b/sub").i.$Z" TXT)"
+check "mv b/sub b/sub2 (a directory renamed in place)" mv "$M/b/sub" "$M/b/sub2"
+mkdir "$M/empty"
+check_eq "rename b/sub2 over the empty directory empty" ok "$(sc rename "$M/b/sub2" "$M/empty")"
+check_eq "empty/deep/z reads" z "$(cat "$M/empty/deep/z")"
+check_eq "nlink: root 5 (a b empty), b 2" "5 2" "$(stat -c %h "$M") $(stat -c %h "$M/b")"
+mkdir -p "$M/full/x"
+check_match "mv -T over a non-empty directory: ENOTEMPTY" "not empty" "$(mv -T "$M/empty" "$M/full" 2>&1)"
+check_eq "rename over a non-empty directory: ENOTEMPTY" ENOTEMPTY "$(sc rename "$M/empty" "$M/full")"
+check_eq "rename into its own subtree: EINVAL" EINVAL "$(sc rename "$M/empty" "$M/empty/deep/e")"
+check_eq "rename a file over a directory: EISDIR" EISDIR "$(sc rename "$M/b/g" "$M/full")"
+check_eq "rename a directory over a file: ENOTDIR" ENOTDIR "$(sc rename "$M/full" "$M/b/g")"
+check_eq "rename of a missing name: ENOENT" ENOENT "$(sc rename "$M/nope" "$M/nope2")"
+echo X >"$M/x"
+echo Y >"$M/b/y"
+check_eq "RENAME_NOREPLACE over an existing name: EEXIST" EEXIST "$(sc noreplace "$M/x" "$M/b/y")"
+check_eq "RENAME_NOREPLACE to a new name" ok "$(sc noreplace "$M/x" "$M/x2")"
+check_eq "RENAME_EXCHANGE of two files across directories" ok "$(sc exchange "$M/x2" "$M/b/y")"
+check_eq "exchanged: x2 has Y, b/y has X" "Y X" "$(cat "$M/x2") $(cat "$M/b/y")"
+check_eq "RENAME_EXCHANGE with a missing name: ENOENT" ENOENT "$(sc exchange "$M/x2" "$M/b/none")"
+check_eq "RENAME_EXCHANGE of a file and a directory" ok "$(sc exchange "$M/x2" "$M/a")"
+check_eq "exchanged: x2 is the directory, a the file" "directory regular file" \
+	"$(stat -c %F "$M/x2") $(stat -c %F "$M/a")"
+check_eq "RENAME_EXCHANGE of a directory with one across directories" ok \
+	"$(sc exchange "$M/x2" "$M/full/x")"
+check_eq "exchanged directories: full/x is the old x2, nlink of root and full kept" "3 6" \
+	"$(stat -c %h "$M/full") $(stat -c %h "$M")"
+check_match "dig: full/x has parent= full" "parent=$(stat -c %i "$M/full")( |\"|$)" \
+	"$(D +short "$(stat -c %i "$M/full/x").i.$Z" TXT)"
+check_eq "RENAME_EXCHANGE of a directory into its own subtree: EINVAL" EINVAL \
+	"$(sc exchange "$M/full" "$M/full/x")"
+
 # ---- after a remount, from DNS ------------------------------------------------
 remount
 check "mounted again" mounted
 check_eq "after remount: readlink sl" target "$(readlink "$M/sl")"
 check_eq "after remount: readlink of the long target" "$long" "$(readlink "$M/sllong")"
+check_eq "after remount: b/g, empty/deep/z, b/y" "one z X" \
+	"$(cat "$M/b/g") $(cat "$M/empty/deep/z") $(cat "$M/b/y")"
+check_eq "after remount: the listings" "a b empty full sl sllong target x2|g y|deep|x" \
+	"$(ls "$M" | tr '\n' ' ' | sed 's/ $//')|$(ls "$M/b" | tr '\n' ' ' | sed 's/ $//')|$(ls "$M/empty")|$(ls "$M/full")"
+check_eq "after remount: nlink of root, b, full" "6 2 3" \
+	"$(stat -c %h "$M") $(stat -c %h "$M/b") $(stat -c %h "$M/full")"
 check "rm sl" rm "$M/sl" "$M/sllong"
 check "sl is gone" test ! -L "$M/sl"
 
