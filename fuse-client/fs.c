@@ -687,6 +687,14 @@ fail:
 	return r;
 }
 
+static int inode_touch(struct fs *fs, struct mdc_update *u, const struct fs_inode *cur,
+		       int dlink, uint64_t parent, struct fs_inode *nw, struct err *e);
+static void inode_delete(struct fs *fs, struct mdc_update *u, const struct fs_inode *in);
+static int dentry_put(struct fs *fs, struct mdc_update *u, const char *dname, uint64_t ino,
+		      struct err *e);
+static int listing_put(struct fs *fs, struct mdc_update *u, uint64_t dir, const char *name,
+		       const struct fs_inode *in, int add, struct err *e);
+
 /* unlink/rmdir as ONE UPDATE: prerequisites (dentry, child and parent
  * unchanged; for rmdir, no listing rrset), then delete dentry, listing entry,
  * inode and its pages, and write the parent. */
@@ -736,13 +744,12 @@ static int do_remove(struct fs *fs, uint64_t parent, const char *name, int isdir
 			mdc_pre_nxrrset(&u, clname, WIRE_T_TXT);
 		mdc_upd_del_rrset(&u, dname, WIRE_T_CNAME);
 		mdc_upd_del_rr(&u, lname, WIRE_T_TXT, ent, (uint16_t)entlen);
-		/* nlink is 1 in this slice (no hard links): the inode goes */
-		mdc_upd_del_rrset(&u, iname, WIRE_T_TXT);
-		for (uint64_t pg = 0; pg < c->r.pages; pg++) {
-			char mname[RECORD_NAME_BUF];
-
-			record_name_map(mname, sizeof(mname), fs->mdc.zone, c->ino, pg);
-			mdc_upd_del_rrset(&u, mname, WIRE_T_TXT);
+		if (!isdir && c->r.nlink > 1) {
+			/* other names remain (hard links): nlink-1 */
+			if (r == 0)
+				r = inode_touch(fs, &u, c, -1, 0, np, e);
+		} else {
+			inode_delete(fs, &u, c);        /* its last name: the inode goes */
 		}
 		if (r == 0)
 			r = parent_change(fs, &u, p, isdir ? -1 : 0, np, e);
@@ -1075,6 +1082,75 @@ done:
 	return r;
 }
 
+
+/* ------------------------------------------------------------ link --- */
+
+#define FS_LINK_MAX 65000       /* nlink limit of a file, as ext4 */
+
+/* link as ONE UPDATE: prerequisites (the new dentry name not in use, the
+ * new parent's and the inode's TXT as read), updates (dentry CNAME, listing
+ * entry, inode nlink+1 and ctime, parent mtime/ctime). out: the new inode. */
+static int do_link(struct fs *fs, uint64_t ino, uint64_t Q, const char *newname,
+		   struct fs_inode *out, struct err *e)
+{
+	struct fs_inode *q = inode_alloc(), *i = inode_alloc(), *nq = inode_alloc();
+	char dt[RECORD_NAME_BUF], n[RECORD_NAME_BUF];
+	int r = -ENOMEM;
+
+	if (q == NULL || i == NULL || nq == NULL)
+		goto done;
+	if ((r = record_name_dentry(dt, sizeof(dt), fs->mdc.zone, Q, newname,
+				    strlen(newname))) < 0)
+		goto done;
+	for (int t = 0; t < FS_CAS_TRIES; t++) {
+		struct mdc_update u;
+
+		if ((r = inode_get(fs, ino, i, e)) < 0 || (r = inode_get(fs, Q, q, e)) < 0)
+			break;
+		if (i->r.type == RECORD_DIR) {
+			r = -EPERM;
+			break;
+		}
+		if (q->r.type != RECORD_DIR) {
+			r = -ENOTDIR;
+			break;
+		}
+		if (i->r.nlink >= FS_LINK_MAX) {
+			r = -EMLINK;
+			break;
+		}
+		if ((r = mdc_update_begin(&fs->mdc, &u)) < 0)
+			break;
+		mdc_pre_nxdomain(&u, dt);
+		name_inode(fs, n, Q);
+		mdc_pre_value(&u, n, WIRE_T_TXT, q->rdata, q->rdlen);
+		name_inode(fs, n, ino);
+		mdc_pre_value(&u, n, WIRE_T_TXT, i->rdata, i->rdlen);
+		r = dentry_put(fs, &u, dt, ino, e);
+		if (r == 0)
+			r = listing_put(fs, &u, Q, newname, i, 1, e);
+		if (r == 0)
+			r = inode_touch(fs, &u, i, +1, 0, out, e);
+		if (r == 0)
+			r = parent_change(fs, &u, q, 0, nq, e);
+		if (r == 0)
+			r = mdc_update_send(&fs->mdc, &u, e);
+		mdc_update_release(&u);
+		if (r != -ECANCELED)
+			break;
+		if (dentry_get(fs, Q, newname, nq, NULL, NULL, e) == 0) {
+			r = -EEXIST;
+			break;
+		}
+		r = -EIO;
+	}
+done:
+	inode_free(q);
+	inode_free(i);
+	inode_free(nq);
+	return r;
+}
+
 /* ------------------------------------------------------------- handlers --- */
 
 static struct fs *req_fs(fuse_req_t req)
@@ -1309,6 +1385,22 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	int r = do_rename(req_fs(req), parent, name, newparent, newname, flags, &e);
 
 	fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "rename", &e));
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct fs_inode *in = inode_alloc();
+	struct fuse_entry_param ep;
+	struct err e = { 0 };
+	int r = in == NULL ? -ENOMEM : do_link(req_fs(req), ino, newparent, newname, in, &e);
+
+	if (r == 0) {
+		inode_entry(in, &ep);
+		fuse_reply_entry(req, &ep);
+	} else {
+		fuse_reply_err(req, user_errno(r, "link", &e));
+	}
+	inode_free(in);
 }
 
 static void file_free(struct fs_file *f)
@@ -1603,6 +1695,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.unlink = op_unlink,
 	.rmdir = op_rmdir,
 	.rename = op_rename,
+	.link = op_link,
 	.open = op_open,
 	.create = op_create,
 	.read = op_read,

@@ -121,6 +121,26 @@ check_match "dig: full/x has parent= full" "parent=$(stat -c %i "$M/full")( |\"|
 check_eq "RENAME_EXCHANGE of a directory into its own subtree: EINVAL" EINVAL \
 	"$(sc exchange "$M/full" "$M/full/x")"
 
+# ---- hard links ----------------------------------------------------------------
+echo linked >"$M/h1"
+hino=$(stat -c %i "$M/h1")
+check "ln h1 b/h2" ln "$M/h1" "$M/b/h2"
+check_eq "both names: same content and inode, nlink 2" "linked $hino 2|linked $hino 2" \
+	"$(cat "$M/h1") $(stat -c '%i %h' "$M/h1")|$(cat "$M/b/h2") $(stat -c '%i %h' "$M/b/h2")"
+check_match "dig: the inode has nlink=2" '^"v=1 type=f .*nlink=2 ' "$(D +short "$hino.i.$Z" TXT)"
+check_eq "link over an existing name: EEXIST" EEXIST "$(sc link "$M/h1" "$M/b/g")"
+check_eq "link of a directory: EPERM" EPERM "$(sc link "$M/b" "$M/b3")"
+check "ln h1 h3 (a third name)" ln "$M/h1" "$M/h3"
+check "rm h3" rm "$M/h3"
+ln "$M/b/g" "$M/b/g2"
+echo r >"$M/r"
+check "mv r b/g2 (over one of two names of an inode)" mv "$M/r" "$M/b/g2"
+check_eq "b/g keeps its content, nlink back to 1; b/g2 is r" "one 1 r" \
+	"$(cat "$M/b/g") $(stat -c %h "$M/b/g") $(cat "$M/b/g2")"
+echo more >>"$M/b/h2"
+check_eq "a write through one name shows through the other" "linked more" \
+	"$(cat "$M/h1" | tr '\n' ' ' | sed 's/ $//')"
+
 # ---- after a remount, from DNS ------------------------------------------------
 remount
 check "mounted again" mounted
@@ -128,10 +148,18 @@ check_eq "after remount: readlink sl" target "$(readlink "$M/sl")"
 check_eq "after remount: readlink of the long target" "$long" "$(readlink "$M/sllong")"
 check_eq "after remount: b/g, empty/deep/z, b/y" "one z X" \
 	"$(cat "$M/b/g") $(cat "$M/empty/deep/z") $(cat "$M/b/y")"
-check_eq "after remount: the listings" "a b empty full sl sllong target x2|g y|deep|x" \
+check_eq "after remount: the listings" "a b empty full h1 sl sllong target x2|g g2 h2 y|deep|x" \
 	"$(ls "$M" | tr '\n' ' ' | sed 's/ $//')|$(ls "$M/b" | tr '\n' ' ' | sed 's/ $//')|$(ls "$M/empty")|$(ls "$M/full")"
 check_eq "after remount: nlink of root, b, full" "6 2 3" \
 	"$(stat -c %h "$M") $(stat -c %h "$M/b") $(stat -c %h "$M/full")"
+check_eq "after remount: h1 and b/h2 one inode, nlink 2" "$hino 2|$hino 2" \
+	"$(stat -c '%i %h' "$M/h1")|$(stat -c '%i %h' "$M/b/h2")"
+check "rm h1" rm "$M/h1"
+check_eq "b/h2 remains: content, nlink 1" "linked more 1" \
+	"$(cat "$M/b/h2" | tr '\n' ' ')$(stat -c %h "$M/b/h2")"
+check_match "dig: the inode remains with nlink=1" '^"v=1 type=f .*nlink=1 ' "$(D +short "$hino.i.$Z" TXT)"
+check "rm b/h2" rm "$M/b/h2"
+check_eq "dig: the inode is gone with its last name" "" "$(D +short "$hino.i.$Z" TXT)"
 check "rm sl" rm "$M/sl" "$M/sllong"
 check "sl is gone" test ! -L "$M/sl"
 
