@@ -1,7 +1,8 @@
 # fuse-basic: dnsfs-mount on a real cluster (`cluster up --no-mount`): mkdir,
 # files of 0 B, 10 B, 100 KiB and 3 MiB written and read back, ls and stat,
 # a remount that reads everything again from DNS + blockd, unlink, rmdir
-# (ENOTEMPTY first), the inode TXT in dig, clear errors for what is not built.
+# (ENOTEMPTY first), the inode TXT in dig, clear errors for what is not built
+# (rename, symlink and links: fuse-names.sh).
 . "$top_srcdir/tests/lib.sh"
 
 MOUNT="$top_builddir/fuse-client/dnsfs-mount"
