@@ -597,7 +597,8 @@ static int parent_change(struct fs *fs, struct mdc_update *u, const struct fs_in
  * in use, parent TXT unchanged) and updates (dentry CNAME, inode TXT,
  * listing entry, new parent TXT). */
 static int do_create(struct fs *fs, uint64_t parent, const char *name, mode_t mode, int type,
-		     const struct fuse_ctx *ctx, struct fs_inode *child, struct err *e)
+		     const char *link, const struct fuse_ctx *ctx, struct fs_inode *child,
+		     struct err *e)
 {
 	struct fs_inode *p = inode_alloc(), *np = inode_alloc();
 	char dname[RECORD_NAME_BUF], iname[RECORD_NAME_BUF], lname[RECORD_NAME_BUF];
@@ -641,8 +642,18 @@ static int do_create(struct fs *fs, uint64_t parent, const char *name, mode_t mo
 	child->r.mtime = child->r.ctime = child->r.atime = now_time();
 	child->r.ver = 1;
 	child->r.policy = (struct record_policy){ .kind = RECORD_POLICY_REP, .rep = (uint8_t)fs->rep };
-	if (type == RECORD_DIR)
+	if (type == RECORD_DIR) {
 		child->r.buckets = 1;
+		child->r.parent = parent;
+	}
+	if (type == RECORD_LNK) {
+		child->r.policy.kind = RECORD_POLICY_NONE;
+		child->r.mode = 0777;
+		r = record_inode_set_target(&child->r, link, strlen(link), e);
+		if (r < 0)
+			goto fail;
+		child->r.size = child->r.targetlen;
+	}
 	for (int t = 0; t < FS_CAS_TRIES; t++) {
 		struct mdc_update u;
 
@@ -675,6 +686,14 @@ fail:
 	inode_free(np);
 	return r;
 }
+
+static int inode_touch(struct fs *fs, struct mdc_update *u, const struct fs_inode *cur,
+		       int dlink, uint64_t parent, struct fs_inode *nw, struct err *e);
+static void inode_delete(struct fs *fs, struct mdc_update *u, const struct fs_inode *in);
+static int dentry_put(struct fs *fs, struct mdc_update *u, const char *dname, uint64_t ino,
+		      struct err *e);
+static int listing_put(struct fs *fs, struct mdc_update *u, uint64_t dir, const char *name,
+		       const struct fs_inode *in, int add, struct err *e);
 
 /* unlink/rmdir as ONE UPDATE: prerequisites (dentry, child and parent
  * unchanged; for rmdir, no listing rrset), then delete dentry, listing entry,
@@ -725,13 +744,12 @@ static int do_remove(struct fs *fs, uint64_t parent, const char *name, int isdir
 			mdc_pre_nxrrset(&u, clname, WIRE_T_TXT);
 		mdc_upd_del_rrset(&u, dname, WIRE_T_CNAME);
 		mdc_upd_del_rr(&u, lname, WIRE_T_TXT, ent, (uint16_t)entlen);
-		/* nlink is 1 in this slice (no hard links): the inode goes */
-		mdc_upd_del_rrset(&u, iname, WIRE_T_TXT);
-		for (uint64_t pg = 0; pg < c->r.pages; pg++) {
-			char mname[RECORD_NAME_BUF];
-
-			record_name_map(mname, sizeof(mname), fs->mdc.zone, c->ino, pg);
-			mdc_upd_del_rrset(&u, mname, WIRE_T_TXT);
+		if (!isdir && c->r.nlink > 1) {
+			/* other names remain (hard links): nlink-1 */
+			if (r == 0)
+				r = inode_touch(fs, &u, c, -1, 0, np, e);
+		} else {
+			inode_delete(fs, &u, c);        /* its last name: the inode goes */
 		}
 		if (r == 0)
 			r = parent_change(fs, &u, p, isdir ? -1 : 0, np, e);
@@ -754,6 +772,385 @@ fail:
 	return r;
 }
 
+
+/* ------------------------------------------------------------- rename --- */
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+#define FS_ANCESTRY_PRE 64      /* ancestors that become prerequisites */
+#define FS_DEPTH_MAX 4096       /* deeper than this: ELOOP (a cycle) */
+
+/* Inodes already among an UPDATE's value prerequisites (one RR per name). */
+struct seen {
+	uint64_t v[FS_ANCESTRY_PRE + 8];
+	size_t n;
+};
+
+static int seen_has(const struct seen *s, uint64_t ino)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == ino)
+			return 1;
+	return 0;
+}
+
+/* A directory moved under `from` must not be an ancestor of it: walk up
+ * from `from` by the directory inodes' parent= to the root. Meeting `forbid`
+ * is EINVAL (a directory into its own subtree). The ancestors read become
+ * value prerequisites of u (the first FS_ANCESTRY_PRE of them), so a
+ * concurrent move of one of them fails the UPDATE and the walk is redone.
+ * A directory without parent= (written before it existed) ends the walk. */
+static int ancestry_check(struct fs *fs, struct mdc_update *u, uint64_t from, uint64_t forbid,
+			  struct seen *seen, struct err *e)
+{
+	struct fs_inode *a = inode_alloc();
+	char name[RECORD_NAME_BUF];
+	uint64_t cur = from;
+	int r = 0;
+
+	if (a == NULL)
+		return -ENOMEM;
+	for (int depth = 0; cur != FUSE_ROOT_ID; depth++) {
+		if (cur == forbid) {
+			r = -EINVAL;
+			break;
+		}
+		if (depth >= FS_DEPTH_MAX) {
+			r = -ELOOP;
+			break;
+		}
+		if ((r = inode_get(fs, cur, a, e)) < 0)
+			break;
+		if (a->r.type != RECORD_DIR) {
+			r = err_set(e, -EIO, "inode %llu: parent= names a non-directory",
+				    (unsigned long long)cur);
+			break;
+		}
+		if (!seen_has(seen, cur) && seen->n < sizeof(seen->v) / sizeof(seen->v[0])) {
+			name_inode(fs, name, cur);
+			mdc_pre_value(u, name, WIRE_T_TXT, a->rdata, a->rdlen);
+			seen->v[seen->n++] = cur;
+		}
+		if (a->r.parent == 0)
+			break;
+		cur = a->r.parent;
+	}
+	inode_free(a);
+	return r;
+}
+
+/* The new version of a moved or replaced inode into u: ctime now, ver+1,
+ * nlink += dlink, parent= for a directory (0: unchanged). */
+static int inode_touch(struct fs *fs, struct mdc_update *u, const struct fs_inode *cur,
+		       int dlink, uint64_t parent, struct fs_inode *nw, struct err *e)
+{
+	int r = inode_copy(cur, nw, e);
+
+	if (r < 0)
+		return r;
+	nw->r.nlink = (uint32_t)((int64_t)nw->r.nlink + dlink);
+	nw->r.ctime = now_time();
+	nw->r.ver = cur->r.ver + 1;
+	if (parent != 0 && nw->r.type == RECORD_DIR)
+		nw->r.parent = parent;
+	return put_inode(fs, u, cur->ino, &nw->r, nw->rdata, &nw->rdlen, e);
+}
+
+/* Delete an inode with its block-map pages (its last name went). */
+static void inode_delete(struct fs *fs, struct mdc_update *u, const struct fs_inode *in)
+{
+	char name[RECORD_NAME_BUF];
+
+	name_inode(fs, name, in->ino);
+	mdc_upd_del_rrset(u, name, WIRE_T_TXT);
+	for (uint64_t pg = 0; pg < in->r.pages; pg++) {
+		record_name_map(name, sizeof(name), fs->mdc.zone, in->ino, pg);
+		mdc_upd_del_rrset(u, name, WIRE_T_TXT);
+	}
+}
+
+/* Point a dentry at an inode (replacing what it pointed at). */
+static int dentry_put(struct fs *fs, struct mdc_update *u, const char *dname, uint64_t ino,
+		      struct err *e)
+{
+	char iname[RECORD_NAME_BUF];
+	struct wire_name target;
+	int r;
+
+	name_inode(fs, iname, ino);
+	if ((r = wire_name_from_text(&target, iname, e)) < 0)
+		return r;
+	mdc_upd_del_rrset(u, dname, WIRE_T_CNAME);
+	mdc_upd_add(u, dname, WIRE_T_CNAME, FS_TTL, target.b, target.len);
+	return 0;
+}
+
+/* Add (add=1) or delete the listing entry (name, ino, type) of dir. */
+static int listing_put(struct fs *fs, struct mdc_update *u, uint64_t dir, const char *name,
+		       const struct fs_inode *in, int add, struct err *e)
+{
+	uint8_t ent[RECORD_NAME_MAX * 3 + 64];
+	char lname[RECORD_NAME_BUF];
+	int n = entry_rdata(name, in->ino, in->r.type, ent, e);
+
+	if (n < 0)
+		return n;
+	name_listing(fs, lname, dir);
+	if (add)
+		mdc_upd_add(u, lname, WIRE_T_TXT, FS_TTL, ent, (uint16_t)n);
+	else
+		mdc_upd_del_rr(u, lname, WIRE_T_TXT, ent, (uint16_t)n);
+	return 0;
+}
+
+struct rn {     /* what one attempt of a rename read and writes */
+	struct fs_inode *p, *q, *s, *t, *np, *nq, *ns, *nt;
+	uint8_t cs[WIRE_NAME_MAX], ct[WIRE_NAME_MAX];
+	uint16_t cslen, ctlen;
+};
+
+/* One attempt: read everything, check, build and send ONE UPDATE. */
+static int rename_once(struct fs *fs, uint64_t P, const char *name, uint64_t Q,
+		       const char *newname, unsigned flags, struct rn *x, int *rcode,
+		       struct err *e)
+{
+	char ds[RECORD_NAME_BUF], dt[RECORD_NAME_BUF], n[RECORD_NAME_BUF];
+	struct seen seen = { .n = 0 };
+	struct mdc_update u;
+	struct fs_inode *q;
+	int r, have_t, sdir, tdir, exch = (flags & RENAME_EXCHANGE) != 0;
+
+	*rcode = 0;
+	if ((r = record_name_dentry(ds, sizeof(ds), fs->mdc.zone, P, name, strlen(name))) < 0 ||
+	    (r = record_name_dentry(dt, sizeof(dt), fs->mdc.zone, Q, newname, strlen(newname))) < 0)
+		return r;
+	if ((r = dentry_get(fs, P, name, x->s, x->cs, &x->cslen, e)) < 0)
+		return r;
+	r = dentry_get(fs, Q, newname, x->t, x->ct, &x->ctlen, e);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	have_t = r == 0;
+	if ((r = inode_get(fs, P, x->p, e)) < 0)
+		return r;
+	q = x->p;
+	if (Q != P) {
+		if ((r = inode_get(fs, Q, x->q, e)) < 0)
+			return r;
+		q = x->q;
+	}
+	if (x->p->r.type != RECORD_DIR || q->r.type != RECORD_DIR)
+		return -ENOTDIR;
+	if (have_t && x->t->ino == x->s->ino)
+		return 0;               /* two names of one inode: nothing to do */
+	if ((flags & RENAME_NOREPLACE) && have_t)
+		return -EEXIST;
+	if (exch && !have_t)
+		return -ENOENT;
+	sdir = x->s->r.type == RECORD_DIR;
+	tdir = have_t && x->t->r.type == RECORD_DIR;
+	if (!exch && have_t && sdir && !tdir)
+		return -ENOTDIR;
+	if (!exch && have_t && !sdir && tdir)
+		return -EISDIR;
+
+	if ((r = mdc_update_begin(&fs->mdc, &u)) < 0)
+		return r;
+	/* prerequisites: every record read */
+	mdc_pre_value(&u, ds, WIRE_T_CNAME, x->cs, x->cslen);
+	if (have_t)
+		mdc_pre_value(&u, dt, WIRE_T_CNAME, x->ct, x->ctlen);
+	else
+		mdc_pre_nxdomain(&u, dt);
+	name_inode(fs, n, P);
+	mdc_pre_value(&u, n, WIRE_T_TXT, x->p->rdata, x->p->rdlen);
+	seen.v[seen.n++] = P;
+	if (Q != P) {
+		name_inode(fs, n, Q);
+		mdc_pre_value(&u, n, WIRE_T_TXT, q->rdata, q->rdlen);
+		seen.v[seen.n++] = Q;
+	}
+	name_inode(fs, n, x->s->ino);
+	mdc_pre_value(&u, n, WIRE_T_TXT, x->s->rdata, x->s->rdlen);
+	seen.v[seen.n++] = x->s->ino;
+	if (have_t) {
+		name_inode(fs, n, x->t->ino);
+		mdc_pre_value(&u, n, WIRE_T_TXT, x->t->rdata, x->t->rdlen);
+		seen.v[seen.n++] = x->t->ino;
+	}
+	if (!exch && tdir) {            /* only an empty directory is replaced */
+		name_listing(fs, n, x->t->ino);
+		mdc_pre_nxrrset(&u, n, WIRE_T_TXT);
+	}
+	if (Q != P && sdir)
+		r = ancestry_check(fs, &u, Q, x->s->ino, &seen, e);
+	if (r == 0 && Q != P && exch && tdir)
+		r = ancestry_check(fs, &u, P, x->t->ino, &seen, e);
+
+	/* updates */
+	if (r == 0 && exch) {
+		r = dentry_put(fs, &u, ds, x->t->ino, e);
+		if (r == 0)
+			r = dentry_put(fs, &u, dt, x->s->ino, e);
+		if (r == 0)
+			r = listing_put(fs, &u, P, name, x->s, 0, e);
+		if (r == 0)
+			r = listing_put(fs, &u, Q, newname, x->t, 0, e);
+		if (r == 0)
+			r = listing_put(fs, &u, P, name, x->t, 1, e);
+		if (r == 0)
+			r = listing_put(fs, &u, Q, newname, x->s, 1, e);
+		if (r == 0)
+			r = inode_touch(fs, &u, x->s, 0, Q, x->ns, e);
+		if (r == 0)
+			r = inode_touch(fs, &u, x->t, 0, P, x->nt, e);
+		if (r == 0 && Q != P) {
+			r = parent_change(fs, &u, x->p, tdir - sdir, x->np, e);
+			if (r == 0)
+				r = parent_change(fs, &u, q, sdir - tdir, x->nq, e);
+		} else if (r == 0) {
+			r = parent_change(fs, &u, x->p, 0, x->np, e);
+		}
+	} else if (r == 0) {
+		mdc_upd_del_rrset(&u, ds, WIRE_T_CNAME);
+		r = listing_put(fs, &u, P, name, x->s, 0, e);
+		if (r == 0 && have_t) {
+			r = listing_put(fs, &u, Q, newname, x->t, 0, e);
+			if (tdir || x->t->r.nlink <= 1)
+				inode_delete(fs, &u, x->t);     /* its last name */
+			else if (r == 0)
+				r = inode_touch(fs, &u, x->t, -1, 0, x->nt, e);
+		}
+		if (r == 0)
+			r = dentry_put(fs, &u, dt, x->s->ino, e);
+		if (r == 0)
+			r = listing_put(fs, &u, Q, newname, x->s, 1, e);
+		if (r == 0)
+			r = inode_touch(fs, &u, x->s, 0, Q, x->ns, e);
+		if (r == 0 && Q != P) {
+			r = parent_change(fs, &u, x->p, -sdir, x->np, e);
+			if (r == 0)
+				r = parent_change(fs, &u, q, sdir - tdir, x->nq, e);
+		} else if (r == 0) {
+			r = parent_change(fs, &u, x->p, -tdir, x->np, e);
+		}
+	}
+	if (r == 0)
+		r = mdc_update_send(&fs->mdc, &u, e);
+	*rcode = u.rcode;
+	mdc_update_release(&u);
+	if (r == -ECANCELED && !exch && tdir && *rcode == WIRE_RC_YXRRSET)
+		return -ENOTEMPTY;
+	return r;
+}
+
+/* rename/renameat2 as ONE UPDATE (SCHEMA.md, "The mount"). A failed
+ * prerequisite re-reads everything and tries again. */
+static int do_rename(struct fs *fs, uint64_t P, const char *name, uint64_t Q,
+		     const char *newname, unsigned flags, struct err *e)
+{
+	struct rn x = { 0 };
+	int r = -ENOMEM, rcode;
+
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;         /* RENAME_WHITEOUT: no overlay support */
+	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+		return -EINVAL;
+	if ((x.p = inode_alloc()) == NULL || (x.q = inode_alloc()) == NULL ||
+	    (x.s = inode_alloc()) == NULL || (x.t = inode_alloc()) == NULL ||
+	    (x.np = inode_alloc()) == NULL || (x.nq = inode_alloc()) == NULL ||
+	    (x.ns = inode_alloc()) == NULL || (x.nt = inode_alloc()) == NULL)
+		goto done;
+	for (int t = 0; t < FS_CAS_TRIES; t++) {
+		r = rename_once(fs, P, name, Q, newname, flags, &x, &rcode, e);
+		if (r != -ECANCELED)
+			break;
+		r = -EIO;
+	}
+done:
+	inode_free(x.p);
+	inode_free(x.q);
+	inode_free(x.s);
+	inode_free(x.t);
+	inode_free(x.np);
+	inode_free(x.nq);
+	inode_free(x.ns);
+	inode_free(x.nt);
+	return r;
+}
+
+
+/* ------------------------------------------------------------ link --- */
+
+#define FS_LINK_MAX 65000       /* nlink limit of a file, as ext4 */
+
+/* link as ONE UPDATE: prerequisites (the new dentry name not in use, the
+ * new parent's and the inode's TXT as read), updates (dentry CNAME, listing
+ * entry, inode nlink+1 and ctime, parent mtime/ctime). out: the new inode. */
+static int do_link(struct fs *fs, uint64_t ino, uint64_t Q, const char *newname,
+		   struct fs_inode *out, struct err *e)
+{
+	struct fs_inode *q = inode_alloc(), *i = inode_alloc(), *nq = inode_alloc();
+	char dt[RECORD_NAME_BUF], n[RECORD_NAME_BUF];
+	int r = -ENOMEM;
+
+	if (q == NULL || i == NULL || nq == NULL)
+		goto done;
+	if ((r = record_name_dentry(dt, sizeof(dt), fs->mdc.zone, Q, newname,
+				    strlen(newname))) < 0)
+		goto done;
+	for (int t = 0; t < FS_CAS_TRIES; t++) {
+		struct mdc_update u;
+
+		if ((r = inode_get(fs, ino, i, e)) < 0 || (r = inode_get(fs, Q, q, e)) < 0)
+			break;
+		if (i->r.type == RECORD_DIR) {
+			r = -EPERM;
+			break;
+		}
+		if (q->r.type != RECORD_DIR) {
+			r = -ENOTDIR;
+			break;
+		}
+		if (i->r.nlink >= FS_LINK_MAX) {
+			r = -EMLINK;
+			break;
+		}
+		if ((r = mdc_update_begin(&fs->mdc, &u)) < 0)
+			break;
+		mdc_pre_nxdomain(&u, dt);
+		name_inode(fs, n, Q);
+		mdc_pre_value(&u, n, WIRE_T_TXT, q->rdata, q->rdlen);
+		name_inode(fs, n, ino);
+		mdc_pre_value(&u, n, WIRE_T_TXT, i->rdata, i->rdlen);
+		r = dentry_put(fs, &u, dt, ino, e);
+		if (r == 0)
+			r = listing_put(fs, &u, Q, newname, i, 1, e);
+		if (r == 0)
+			r = inode_touch(fs, &u, i, +1, 0, out, e);
+		if (r == 0)
+			r = parent_change(fs, &u, q, 0, nq, e);
+		if (r == 0)
+			r = mdc_update_send(&fs->mdc, &u, e);
+		mdc_update_release(&u);
+		if (r != -ECANCELED)
+			break;
+		if (dentry_get(fs, Q, newname, nq, NULL, NULL, e) == 0) {
+			r = -EEXIST;
+			break;
+		}
+		r = -EIO;
+	}
+done:
+	inode_free(q);
+	inode_free(i);
+	inode_free(nq);
+	return r;
+}
+
 /* ------------------------------------------------------------- handlers --- */
 
 static struct fs *req_fs(fuse_req_t req)
@@ -767,7 +1164,8 @@ static int user_errno(int r, const char *op, const struct err *e)
 	r = -r;
 	switch (r) {
 	case ENOENT: case EEXIST: case ENOTDIR: case EISDIR: case ENOTEMPTY: case ENOMEM:
-	case ENAMETOOLONG: case EFBIG: case EACCES: case ENOSPC:
+	case ENAMETOOLONG: case EFBIG: case EACCES: case ENOSPC: case EPERM: case EXDEV:
+	case EMLINK: case ELOOP: case EOPNOTSUPP:
 		return r;
 	case EINVAL:
 		return r;
@@ -919,7 +1317,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct fuse_entry_param ep;
 	struct err e = { 0 };
 	int r = in == NULL ? -ENOMEM : do_create(req_fs(req), parent, name, mode, RECORD_DIR,
-						 fuse_req_ctx(req), in, &e);
+						 NULL, fuse_req_ctx(req), in, &e);
 
 	if (r == 0) {
 		inode_entry(in, &ep);
@@ -927,6 +1325,40 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	} else {
 		fuse_reply_err(req, user_errno(r, "mkdir", &e));
 	}
+	inode_free(in);
+}
+
+/* symlink: a create of an inode type=l with target= (mode 0777, size = the
+ * target's length), ONE UPDATE like any create. */
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct fs_inode *in = inode_alloc();
+	struct fuse_entry_param ep;
+	struct err e = { 0 };
+	int r = in == NULL ? -ENOMEM : do_create(req_fs(req), parent, name, 0777, RECORD_LNK,
+						 link, fuse_req_ctx(req), in, &e);
+
+	if (r == 0) {
+		inode_entry(in, &ep);
+		fuse_reply_entry(req, &ep);
+	} else {
+		fuse_reply_err(req, user_errno(r, "symlink", &e));
+	}
+	inode_free(in);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs_inode *in = inode_alloc();
+	struct err e = { 0 };
+	int r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+
+	if (r == 0 && in->r.type != RECORD_LNK)
+		r = -EINVAL;
+	if (r == 0)
+		fuse_reply_readlink(req, in->r.target);
+	else
+		fuse_reply_err(req, user_errno(r, "readlink", &e));
 	inode_free(in);
 }
 
@@ -944,6 +1376,31 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int r = do_remove(req_fs(req), parent, name, 1, &e);
 
 	fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "rmdir", &e));
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct err e = { 0 };
+	int r = do_rename(req_fs(req), parent, name, newparent, newname, flags, &e);
+
+	fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "rename", &e));
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct fs_inode *in = inode_alloc();
+	struct fuse_entry_param ep;
+	struct err e = { 0 };
+	int r = in == NULL ? -ENOMEM : do_link(req_fs(req), ino, newparent, newname, in, &e);
+
+	if (r == 0) {
+		inode_entry(in, &ep);
+		fuse_reply_entry(req, &ep);
+	} else {
+		fuse_reply_err(req, user_errno(r, "link", &e));
+	}
+	inode_free(in);
 }
 
 static void file_free(struct fs_file *f)
@@ -1007,7 +1464,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct fuse_entry_param ep;
 	struct err e = { 0 };
 	int r = f == NULL ? -ENOMEM : do_create(req_fs(req), parent, name, mode, RECORD_REG,
-						fuse_req_ctx(req), &f->base, &e);
+						NULL, fuse_req_ctx(req), &f->base, &e);
 
 	if (r == 0)
 		r = buf_resize(&f->buf, &f->cap, &f->size, 0);
@@ -1225,8 +1682,7 @@ static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, 
 	fuse_reply_err(req, EOPNOTSUPP);
 }
 
-/* Not set (the kernel answers ENOSYS, for xattrs EOPNOTSUPP): rename, link,
- * symlink, readlink, mknod, the xattr calls, fallocate, copy_file_range. */
+/* Not set (the kernel answers ENOSYS, for xattrs EOPNOTSUPP): mknod, the xattr calls, fallocate, copy_file_range. */
 const struct fuse_lowlevel_ops fs_ops = {
 	.lookup = op_lookup,
 	.forget = op_forget,
@@ -1234,8 +1690,12 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.getattr = op_getattr,
 	.setattr = op_setattr,
 	.mkdir = op_mkdir,
+	.symlink = op_symlink,
+	.readlink = op_readlink,
 	.unlink = op_unlink,
 	.rmdir = op_rmdir,
+	.rename = op_rename,
+	.link = op_link,
 	.open = op_open,
 	.create = op_create,
 	.read = op_read,

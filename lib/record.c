@@ -1241,20 +1241,20 @@ enum ikey {
 	IK_V, IK_TYPE, IK_MODE, IK_UID, IK_GID, IK_NLINK, IK_SIZE, IK_MTIME,
 	IK_CTIME, IK_ATIME, IK_VER,     /* required, in this order */
 	IK_GEN, IK_RDEV, IK_REP, IK_EC, IK_BUCKETS, IK_PAGES, IK_TARGET,
-	IK_DATA, IK_B, IK_S, IK_N
+	IK_DATA, IK_B, IK_S, IK_PARENT, IK_N
 };
 
 static const char *const inode_keys[IK_N] = {
 	"v", "type", "mode", "uid", "gid", "nlink", "size", "mtime", "ctime",
 	"atime", "ver", "gen", "rdev", "rep", "ec", "buckets", "pages", "target",
-	"data", "b", "s",
+	"data", "b", "s", "parent",
 };
 
 /* Which types may carry a key (NULL: all). */
 static const char *const inode_key_types[IK_N] = {
 	[IK_RDEV] = "cb", [IK_REP] = "fd", [IK_EC] = "fd", [IK_BUCKETS] = "d",
 	[IK_PAGES] = "f", [IK_TARGET] = "l", [IK_DATA] = "f", [IK_B] = "f",
-	[IK_S] = "f",
+	[IK_S] = "f", [IK_PARENT] = "d",
 };
 
 #define IK_REPEATS ((1u << IK_TARGET) | (1u << IK_DATA) | (1u << IK_B) | (1u << IK_S))
@@ -1342,6 +1342,8 @@ static int inode_check(const struct record_inode *r, struct err *e)
 		return err_set(e, t == RECORD_DIR ? -ERANGE : -EINVAL,
 			       t == RECORD_DIR ? "buckets: %c needs at least 1"
 					       : "buckets: not allowed for type %c", t);
+	if (r->parent != 0 && !type_allows(IK_PARENT, t))
+		return err_set(e, -EINVAL, "parent: not allowed for type %c", t);
 	if (r->pages != 0 && !type_allows(IK_PAGES, t))
 		return err_set(e, -EINVAL, "pages: not allowed for type %c", t);
 	switch (r->policy.kind) {
@@ -1462,6 +1464,8 @@ static void inode_put(struct out *o, const struct record_inode *r)
 		out_fmt(o, " ec=%u+%u", r->policy.k, r->policy.m);
 	if (r->type == RECORD_DIR)
 		out_fmt(o, " buckets=%" PRIu32, r->buckets);
+	if (r->parent != 0)
+		out_fmt(o, " parent=%" PRIu64, r->parent);
 	if (r->pages != 0)
 		out_fmt(o, " pages=%" PRIu64, r->pages);
 	if (r->targetlen > 0)
@@ -1556,6 +1560,8 @@ static int inode_token(struct record_inode *r, int k, const struct tok *t,
 		return tok_u32(t, 1, UINT32_MAX, &r->buckets, e);
 	case IK_PAGES:
 		return tok_u64(t, 0, UINT64_MAX, &r->pages, e);
+	case IK_PARENT:
+		return tok_u64(t, 1, UINT64_MAX, &r->parent, e);
 	case IK_TARGET:
 		if (r->target == NULL) {
 			r->target = malloc(RECORD_TARGET_MAX + 1);

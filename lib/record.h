@@ -231,6 +231,8 @@ struct record_inode {
 	uint64_t rdev;          /* c and b only (always written for them) */
 	struct record_policy policy; /* f and d only */
 	uint32_t buckets;       /* d only: listing buckets, >= 1 (1 if absent) */
+	uint64_t parent;        /* d only: the directory it is in; 0 = not written
+				 * (the root, and directories of older clients) */
 	uint64_t pages;         /* f only: block-map pages 0..pages-1; 0 = none */
 	uint8_t *data;          /* owned: f only, inline content, datalen == size */
 	size_t datalen;         /* 0..RECORD_INLINE_MAX */

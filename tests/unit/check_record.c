@@ -498,7 +498,23 @@ START_TEST(test_inode_types)
 	ck_assert_int_eq(record_inode_parse_text(&back, d, strlen(d), &e), 0);
 	ck_assert_uint_eq(back.buckets, 1);
 	ck_assert_uint_eq(back.mode, 0755);
+	ck_assert_uint_eq(back.parent, 0);
 	record_inode_release(&back);
+
+	/* parent= (d only): written after buckets=, never 0 */
+	base_inode(&r, RECORD_DIR);
+	r.buckets = 1;
+	r.parent = 4097;
+	t = round_trip(&r, &back);
+	ck_assert_ptr_nonnull(strstr(t, " buckets=1 parent=4097"));
+	ck_assert_uint_eq(back.parent, 4097);
+	record_inode_release(&back);
+	const char *dp = "v=1 type=d mode=0755 uid=0 gid=0 nlink=2 size=0 mtime=0.000000000 "
+			 "ctime=0.000000000 atime=0.000000000 ver=1 parent=0";
+	ck_assert_int_eq(record_inode_parse_text(&back, dp, strlen(dp), &e), -ERANGE);
+	const char *fp = "v=1 type=f mode=0644 uid=0 gid=0 nlink=1 size=0 mtime=0.000000000 "
+			 "ctime=0.000000000 atime=0.000000000 ver=1 parent=1";
+	ck_assert_int_eq(record_inode_parse_text(&back, fp, strlen(fp), &e), -EINVAL);
 
 	base_inode(&r, RECORD_CHR);
 	r.rdev = 0x10305;
