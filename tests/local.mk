@@ -132,7 +132,7 @@ tests_httpd_demo_LDADD = $(DNSFS_LIBS)
 check_PROGRAMS += tests/blocksign
 tests_blocksign_LDADD = $(DNSFS_LIBS)
 
-EXTRA_DIST += tests/unit/check_main.h tests/lib.sh $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/unit/check_main.h tests/lib.sh tests/fuse-lib.sh $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/promtext-check.awk tests/integration/dnsprobe.py zones/example.zone
 EXTRA_DIST += zones/knot-secondary.conf zones/nsd-secondary.conf
 EXTRA_DIST += tests/integration/blockprobe.py

@@ -2,34 +2,11 @@
 # files of 0 B, 10 B, 100 KiB and 3 MiB written and read back, ls and stat,
 # a remount that reads everything again from DNS + blockd, unlink, rmdir
 # (ENOTEMPTY first), the inode TXT in dig, clear errors for what is not built
-# (rename, symlink and links: fuse-names.sh).
+# (mknod); rename, symlinks and links are in fuse-names.sh.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/fuse-lib.sh"
+fuse_setup 6 dig cmp
 
-MOUNT="$top_builddir/fuse-client/dnsfs-mount"
-for tool in dig cmp fusermount3; do
-	command -v "$tool" >/dev/null || bail "$tool is not installed (tools/install-deps)"
-done
-if [ ! -c /dev/fuse ] || [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP needs root and /dev/fuse"
-	exit 0
-fi
-
-C="$TMP/c"
-M="$TMP/mnt"
-mkdir -p "$M"
-on_exit '"$DNSFSCTL" cluster down --dir "$C"'
-on_exit 'fusermount3 -u "$M"'
-"$DNSFSCTL" cluster up --dir "$C" --blockd 6 --no-mount >"$TMP/up.out" 2>&1 ||
-	{ sed 's/^/# /' "$TMP/up.out"; bail "cluster up failed"; }
-. "$C/cluster.env"
-Z=$DNSFS_ZONE
-D() { dig +norec +time=2 +tries=2 -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "$@"; }
-mounted() { grep -q " $M fuse" /proc/mounts; }
-
-do_mount() {
-	"$MOUNT" -f --env "$C/cluster.env" "$M" >>"$TMP/mount.log" 2>&1 &
-	wait_for 10 mounted
-}
 do_mount || { sed 's/^/# /' "$TMP/mount.log"; bail "dnsfs-mount did not mount"; }
 ok "dnsfs-mount --env cluster.env mounts"
 check_match "the mount is fuse.dnsfs with default_permissions" \

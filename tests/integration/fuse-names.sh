@@ -4,36 +4,9 @@
 # RENAME_EXCHANGE), hard links; everything checked again after a remount, so
 # it came from DNS.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/fuse-lib.sh"
+fuse_setup 3 dig python3
 
-MOUNT="$top_builddir/fuse-client/dnsfs-mount"
-for tool in dig fusermount3 python3; do
-	command -v "$tool" >/dev/null || bail "$tool is not installed (tools/install-deps)"
-done
-if [ ! -c /dev/fuse ] || [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP needs root and /dev/fuse"
-	exit 0
-fi
-
-C="$TMP/c"
-M="$TMP/mnt"
-mkdir -p "$M"
-on_exit '"$DNSFSCTL" cluster down --dir "$C"'
-on_exit 'fusermount3 -u "$M"'
-"$DNSFSCTL" cluster up --dir "$C" --blockd 3 --no-mount >"$TMP/up.out" 2>&1 ||
-	{ sed 's/^/# /' "$TMP/up.out"; bail "cluster up failed"; }
-. "$C/cluster.env"
-Z=$DNSFS_ZONE
-D() { dig +norec +time=2 +tries=2 -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "$@"; }
-mounted() { grep -q " $M fuse" /proc/mounts; }
-do_mount() {
-	"$MOUNT" -f --env "$C/cluster.env" "$M" >>"$TMP/mount.log" 2>&1 &
-	wait_for 10 mounted
-}
-remount() {
-	fusermount3 -u "$M"
-	wait_for 5 sh -c "! grep -q ' $M fuse' /proc/mounts"
-	do_mount
-}
 # sc rename|noreplace|exchange|link A B: the system call (renameat2 with
 # flags 0, RENAME_NOREPLACE, RENAME_EXCHANGE; link), prints "ok" or the errno
 sc() {
