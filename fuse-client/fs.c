@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +28,8 @@
 #define FS_RANGE_MAX (1u << 24) /* ranges are picked in [1, 2^24) */
 #define FS_CAS_TRIES 8          /* compare-and-swap retries before EIO */
 #define FS_FILE_MAX (1ull << 30) /* a file is held in memory while open */
-#define FS_RDATA_MAX (RECORD_TEXT_LONG_MAX + 128)
+/* rdata of the longest text: one length byte per string */
+#define FS_RDATA_MAX (RECORD_TEXT_LONG_MAX + RECORD_STRS_FOR(RECORD_TEXT_LONG_MAX) + 16)
 
 struct fs {
 	struct mdc mdc;                 /* metadata: queries and UPDATEs */
@@ -344,7 +346,14 @@ struct change {
 	const struct record_refs *refs; /*   or these refs */
 	int to_set;                     /* FUSE_SET_ATTR_* (not SIZE) */
 	struct stat attr;
+	int xop;                        /* XOP_SET / XOP_REMOVE an xattr: */
+	const char *xname;              /*   name (NUL-terminated) */
+	const void *xval;               /*   value (XOP_SET) */
+	size_t xlen;
+	int xflags;                     /*   XATTR_CREATE, XATTR_REPLACE */
 };
+
+enum { XOP_NONE, XOP_SET, XOP_REMOVE };
 
 /* Apply ch to the copy nr of cur; block-map pages go into u. */
 static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record_inode *nr,
@@ -421,6 +430,23 @@ static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record
 			record_name_map(name, sizeof(name), fs->mdc.zone, cur->ino, p);
 			mdc_upd_del_rrset(u, name, WIRE_T_TXT);
 		}
+	}
+	if (ch->xop != XOP_NONE) {
+		/* decided on the version being replaced, so a concurrent
+		 * setxattr of the same name makes this CAS fail and re-decide */
+		size_t nl = strlen(ch->xname);
+		int have = record_inode_xattr_find(nr, ch->xname, nl) != NULL;
+
+		if (ch->xop == XOP_REMOVE)
+			r = record_inode_xattr_remove(nr, ch->xname, nl);
+		else if ((ch->xflags & XATTR_CREATE) && have)
+			r = -EEXIST;
+		else if ((ch->xflags & XATTR_REPLACE) && !have)
+			r = -ENODATA;
+		else
+			r = record_inode_xattr_set(nr, ch->xname, nl, ch->xval, ch->xlen, e);
+		if (r < 0)
+			return r;
 	}
 	if (ch->to_set & FUSE_SET_ATTR_MODE)
 		nr->mode = ch->attr.st_mode & 07777;
@@ -1165,7 +1191,7 @@ static int user_errno(int r, const char *op, const struct err *e)
 	switch (r) {
 	case ENOENT: case EEXIST: case ENOTDIR: case EISDIR: case ENOTEMPTY: case ENOMEM:
 	case ENAMETOOLONG: case EFBIG: case EACCES: case ENOSPC: case EPERM: case EXDEV:
-	case EMLINK: case ELOOP: case EOPNOTSUPP:
+	case EMLINK: case ELOOP: case EOPNOTSUPP: case ENODATA: case E2BIG: case ERANGE:
 		return r;
 	case EINVAL:
 		return r;
@@ -1663,6 +1689,123 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/* ------------------------------------------------------ extended attributes --- */
+
+/* Only user.* is stored; other namespaces (security, system, trusted) are
+ * EOPNOTSUPP without a query (the kernel asks for security.capability on
+ * every write). */
+static int xattr_ns_ok(const char *name)
+{
+	return strncmp(name, "user.", 5) == 0;
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	struct change ch = { .xop = XOP_SET, .xname = name, .xval = value, .xlen = size,
+			     .xflags = flags };
+	struct fs_inode *in;
+	struct err e = { 0 };
+	int r;
+
+	if (!xattr_ns_ok(name)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	if (size > RECORD_XATTR_VALUE_MAX) {
+		fuse_reply_err(req, E2BIG);
+		return;
+	}
+	in = inode_alloc();
+	r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+	if (r == 0)
+		r = inode_cas(req_fs(req), in, &ch, &e);
+	if (r == -E2BIG)                /* the inode record would not fit */
+		r = -ENOSPC;
+	fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "setxattr", &e));
+	inode_free(in);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	const struct record_xattr *x;
+	struct fs_inode *in;
+	struct err e = { 0 };
+	int r;
+
+	if (!xattr_ns_ok(name)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	in = inode_alloc();
+	r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+	if (r < 0) {
+		fuse_reply_err(req, user_errno(r, "getxattr", &e));
+	} else if ((x = record_inode_xattr_find(&in->r, name, strlen(name))) == NULL) {
+		fuse_reply_err(req, ENODATA);
+	} else if (size == 0) {
+		fuse_reply_xattr(req, x->len);
+	} else if (size < x->len) {
+		fuse_reply_err(req, ERANGE);
+	} else {
+		fuse_reply_buf(req, (const char *)x->value, x->len);
+	}
+	inode_free(in);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct fs_inode *in = inode_alloc();
+	struct err e = { 0 };
+	size_t total = 0;
+	char *buf;
+	int r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+
+	if (r < 0) {
+		fuse_reply_err(req, user_errno(r, "listxattr", &e));
+		inode_free(in);
+		return;
+	}
+	for (size_t i = 0; i < in->r.nxattrs; i++)
+		total += in->r.xattrs[i].namelen + 1;
+	if (size == 0) {
+		fuse_reply_xattr(req, total);
+	} else if (size < total) {
+		fuse_reply_err(req, ERANGE);
+	} else if ((buf = malloc(total + 1)) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+	} else {
+		size_t n = 0;
+
+		for (size_t i = 0; i < in->r.nxattrs; i++) {
+			memcpy(buf + n, in->r.xattrs[i].name, in->r.xattrs[i].namelen + 1);
+			n += in->r.xattrs[i].namelen + 1;
+		}
+		fuse_reply_buf(req, buf, total);
+		free(buf);
+	}
+	inode_free(in);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct change ch = { .xop = XOP_REMOVE, .xname = name };
+	struct fs_inode *in;
+	struct err e = { 0 };
+	int r;
+
+	if (!xattr_ns_ok(name)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	in = inode_alloc();
+	r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+	if (r == 0)
+		r = inode_cas(req_fs(req), in, &ch, &e);
+	fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "removexattr", &e));
+	inode_free(in);
+}
+
 /* Locks are planned (<ino>.k.Z with UPDATE prerequisites); until then they
  * fail clearly instead of being granted locally only. */
 static void op_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
@@ -1682,7 +1825,7 @@ static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, 
 	fuse_reply_err(req, EOPNOTSUPP);
 }
 
-/* Not set (the kernel answers ENOSYS, for xattrs EOPNOTSUPP): mknod, the xattr calls, fallocate, copy_file_range. */
+/* Not set (the kernel answers ENOSYS): mknod, fallocate, copy_file_range. */
 const struct fuse_lowlevel_ops fs_ops = {
 	.lookup = op_lookup,
 	.forget = op_forget,
@@ -1707,6 +1850,10 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.readdir = op_readdir,
 	.releasedir = op_releasedir,
 	.statfs = op_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
 	.getlk = op_getlk,
 	.setlk = op_setlk,
 	.flock = op_flock,

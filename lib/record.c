@@ -1241,13 +1241,13 @@ enum ikey {
 	IK_V, IK_TYPE, IK_MODE, IK_UID, IK_GID, IK_NLINK, IK_SIZE, IK_MTIME,
 	IK_CTIME, IK_ATIME, IK_VER,     /* required, in this order */
 	IK_GEN, IK_RDEV, IK_REP, IK_EC, IK_BUCKETS, IK_PAGES, IK_TARGET,
-	IK_DATA, IK_B, IK_S, IK_PARENT, IK_N
+	IK_DATA, IK_B, IK_S, IK_PARENT, IK_XA, IK_N
 };
 
 static const char *const inode_keys[IK_N] = {
 	"v", "type", "mode", "uid", "gid", "nlink", "size", "mtime", "ctime",
 	"atime", "ver", "gen", "rdev", "rep", "ec", "buckets", "pages", "target",
-	"data", "b", "s", "parent",
+	"data", "b", "s", "parent", "xa",
 };
 
 /* Which types may carry a key (NULL: all). */
@@ -1257,7 +1257,8 @@ static const char *const inode_key_types[IK_N] = {
 	[IK_S] = "f", [IK_PARENT] = "d",
 };
 
-#define IK_REPEATS ((1u << IK_TARGET) | (1u << IK_DATA) | (1u << IK_B) | (1u << IK_S))
+#define IK_REPEATS ((1u << IK_TARGET) | (1u << IK_DATA) | (1u << IK_B) | (1u << IK_S) | \
+		    (1u << IK_XA))
 
 void record_inode_init(struct record_inode *r)
 {
@@ -1269,8 +1270,129 @@ void record_inode_release(struct record_inode *r)
 	free(r->data);
 	free(r->target);
 	refs_release(&r->refs);
+	for (size_t i = 0; i < r->nxattrs; i++) {
+		free(r->xattrs[i].name);
+		free(r->xattrs[i].value);
+	}
+	free(r->xattrs);
 	unknown_release(&r->unknown);
 	record_inode_init(r);
+}
+
+/* Order of attribute names: bytes, then the shorter first. */
+static int xattr_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+
+	return c != 0 ? c : an < bn ? -1 : an > bn;
+}
+
+/* Index of name, or -(insertion point) - 1. */
+static long xattr_index(const struct record_inode *r, const char *name, size_t namelen)
+{
+	size_t lo = 0, hi = r->nxattrs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = xattr_cmp(r->xattrs[mid].name, r->xattrs[mid].namelen, name, namelen);
+
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -(long)lo - 1;
+}
+
+const struct record_xattr *record_inode_xattr_find(const struct record_inode *r,
+						   const char *name, size_t namelen)
+{
+	long i = xattr_index(r, name, namelen);
+
+	return i >= 0 ? &r->xattrs[i] : NULL;
+}
+
+static int xattr_name_check(const char *name, size_t namelen, struct err *e)
+{
+	if (namelen == 0 || memchr(name, '\0', namelen) != NULL)
+		return err_set(e, -EINVAL, "xa: %s attribute name",
+			       namelen == 0 ? "empty" : "NUL in an");
+	if (namelen > RECORD_XATTR_NAME_MAX)
+		return err_set(e, -ERANGE, "xa: name of %zu bytes (max %d)", namelen,
+			       RECORD_XATTR_NAME_MAX);
+	return 0;
+}
+
+/* Insert at position pos (name and value already owned). */
+static int xattr_insert(struct record_inode *r, size_t pos, char *name, size_t namelen,
+			uint8_t *value, size_t len, struct err *e)
+{
+	struct record_xattr *v = realloc(r->xattrs, (r->nxattrs + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return err_set(e, -ENOMEM, "out of memory");
+	r->xattrs = v;
+	memmove(v + pos + 1, v + pos, (r->nxattrs - pos) * sizeof(*v));
+	v[pos] = (struct record_xattr){ name, namelen, value, len };
+	r->nxattrs++;
+	return 0;
+}
+
+int record_inode_xattr_set(struct record_inode *r, const char *name, size_t namelen,
+			   const void *value, size_t len, struct err *e)
+{
+	uint8_t *val = NULL;
+	char *nm = NULL;
+	long i;
+	int rc = xattr_name_check(name, namelen, e);
+
+	if (rc < 0)
+		return rc;
+	if (len > RECORD_XATTR_VALUE_MAX)
+		return err_set(e, -E2BIG, "xa: value of %zu bytes (max %d)", len,
+			       RECORD_XATTR_VALUE_MAX);
+	if (len > 0) {
+		if ((val = malloc(len)) == NULL)
+			return err_set(e, -ENOMEM, "out of memory");
+		memcpy(val, value, len);
+	}
+	i = xattr_index(r, name, namelen);
+	if (i >= 0) {
+		free(r->xattrs[i].value);
+		r->xattrs[i].value = val;
+		r->xattrs[i].len = len;
+		return 0;
+	}
+	if ((nm = malloc(namelen + 1)) == NULL) {
+		free(val);
+		return err_set(e, -ENOMEM, "out of memory");
+	}
+	memcpy(nm, name, namelen);
+	nm[namelen] = '\0';
+	rc = xattr_insert(r, (size_t)(-i - 1), nm, namelen, val, len, e);
+	if (rc < 0) {
+		free(nm);
+		free(val);
+	}
+	return rc;
+}
+
+int record_inode_xattr_remove(struct record_inode *r, const char *name, size_t namelen)
+{
+	long i = xattr_index(r, name, namelen);
+
+	if (i < 0)
+		return -ENODATA;
+	free(r->xattrs[i].name);
+	free(r->xattrs[i].value);
+	memmove(r->xattrs + i, r->xattrs + i + 1, (r->nxattrs - (size_t)i - 1) * sizeof(*r->xattrs));
+	if (--r->nxattrs == 0) {
+		free(r->xattrs);
+		r->xattrs = NULL;
+	}
+	return 0;
 }
 
 int record_inode_set_data(struct record_inode *r, const void *p, size_t len,
@@ -1410,6 +1532,24 @@ static int inode_check(const struct record_inode *r, struct err *e)
 		if (rc < 0)
 			return rc;
 	}
+	for (size_t i = 0; i < r->nxattrs; i++) {
+		const struct record_xattr *x = &r->xattrs[i];
+
+		if (x->name == NULL)
+			return err_set(e, -EINVAL, "xa: attribute %zu has no name", i);
+		rc = xattr_name_check(x->name, x->namelen, e);
+		if (rc < 0)
+			return rc;
+		if (x->len > RECORD_XATTR_VALUE_MAX)
+			return err_set(e, -E2BIG, "xa: value of %zu bytes (max %d)", x->len,
+				       RECORD_XATTR_VALUE_MAX);
+		if (x->len > 0 && x->value == NULL)
+			return err_set(e, -EINVAL, "xa: length %zu but no buffer", x->len);
+		if (i > 0 && xattr_cmp(r->xattrs[i - 1].name, r->xattrs[i - 1].namelen,
+				       x->name, x->namelen) >= 0)
+			return err_set(e, -EINVAL, "xa: names not in increasing order or "
+				       "duplicate (\"%s\")", x->name);
+	}
 	return unknown_check(&r->unknown, inode_keys, IK_N, e);
 }
 
@@ -1472,12 +1612,19 @@ static void inode_put(struct out *o, const struct record_inode *r)
 		chunked_pct_put(o, (const uint8_t *)r->target, r->targetlen);
 	chunked_b64_put(o, r->data, r->datalen);
 	refs_put(o, &r->refs);
+	for (size_t i = 0; i < r->nxattrs; i++) {
+		out_put(o, " xa=", 4);
+		pct_put(o, (const uint8_t *)r->xattrs[i].name, r->xattrs[i].namelen);
+		out_ch(o, ':');
+		b64_put(o, r->xattrs[i].value, r->xattrs[i].len);
+	}
 	unknown_put(o, &r->unknown);
 }
 
 static size_t inode_text_limit(const struct record_inode *r)
 {
-	return r->type == RECORD_LNK ? RECORD_TEXT_LONG_MAX : RECORD_TEXT_MAX;
+	return r->type == RECORD_LNK || r->nxattrs > 0 ? RECORD_TEXT_LONG_MAX
+						       : RECORD_TEXT_MAX;
 }
 
 int record_inode_format(const struct record_inode *r, char *buf, size_t buflen,
@@ -1604,6 +1751,55 @@ static int inode_token(struct record_inode *r, int k, const struct tok *t,
 				       "b/s: more than %d block refs in an inode; use block-map pages",
 				       RECORD_INLINE_REFS);
 		return parse_ref(t, k == IK_S, &r->refs, e);
+	case IK_XA: {
+		/* <pct name>:<base64>; base64 has no ':', so the last one splits */
+		const char *colon = NULL;
+		char name[RECORD_XATTR_NAME_MAX + 1];
+		uint8_t *val = NULL;
+		char *nm;
+		long n;
+
+		for (size_t i = 0; i < t->vn; i++)
+			if (t->v[i] == ':')
+				colon = t->v + i;
+		if (colon == NULL)
+			return err_set(e, -EINVAL, "xa: \"%s\" is not <name>:<base64>",
+				       show(sh, t->v, t->vn));
+		rc = pct_decode((uint8_t *)name, RECORD_XATTR_NAME_MAX, t->v,
+				(size_t)(colon - t->v), "xa", e);
+		if (rc == -ENOSPC)
+			return err_set(e, -ERANGE, "xa: name longer than %d bytes",
+				       RECORD_XATTR_NAME_MAX);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 || memchr(name, '\0', (size_t)rc) != NULL)
+			return err_set(e, -EINVAL, "xa: empty name or NUL in a name");
+		n = b64_check(colon + 1, (size_t)(t->v + t->vn - colon - 1));
+		if (n < 0)
+			return err_set(e, -EINVAL, "xa: value of \"%s\" is not canonical base64",
+				       show(sh, name, (size_t)rc));
+		if (n > RECORD_XATTR_VALUE_MAX)
+			return err_set(e, -E2BIG, "xa: value of %ld bytes (max %d)", n,
+				       RECORD_XATTR_VALUE_MAX);
+		if (n > 0) {
+			if ((val = malloc((size_t)n)) == NULL)
+				return err_set(e, -ENOMEM, "out of memory");
+			b64_decode(val, colon + 1, (size_t)(t->v + t->vn - colon - 1));
+		}
+		if ((nm = malloc((size_t)rc + 1)) == NULL) {
+			free(val);
+			return err_set(e, -ENOMEM, "out of memory");
+		}
+		memcpy(nm, name, (size_t)rc);
+		nm[rc] = '\0';
+		/* appended: order and duplicates are checked by inode_check */
+		rc = xattr_insert(r, r->nxattrs, nm, (size_t)rc, val, (size_t)n, e);
+		if (rc < 0) {
+			free(nm);
+			free(val);
+		}
+		return rc;
+	}
 	}
 	return err_set(e, -EINVAL, "%.*s: unexpected key", (int)t->kn, t->k);
 }
