@@ -257,6 +257,14 @@ int record_name_listing(char *buf, size_t buflen, const char *zone,
 	return name_finish(buf, buflen, rel, n, zone);
 }
 
+int record_name_lock(char *buf, size_t buflen, const char *zone, uint64_t ino)
+{
+	char rel[64];
+	int n = snprintf(rel, sizeof(rel), "%" PRIu64 ".k", ino);
+
+	return name_finish(buf, buflen, rel, n, zone);
+}
+
 int record_name_place(char *buf, size_t buflen, const char *zone,
 		      const struct hash *h)
 {
@@ -2176,5 +2184,146 @@ int record_entry_parse(struct record_entry *out, const struct record_str *strs,
 		return rc;
 	rc = record_entry_parse_text(out, text, len, e);
 	free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * lock records
+ * ---------------------------------------------------------------------- */
+
+static int lock_owner_check(const char *s, size_t n, struct err *e)
+{
+	char sh[SHOW_MAX + 4];
+
+	if (n == 0 || n > RECORD_LOCK_OWNER_MAX)
+		return err_set(e, -EINVAL, "o: owner \"%s\" is not 1..%d bytes",
+			       show(sh, s, n), RECORD_LOCK_OWNER_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      s[i] == '.' || s[i] == '-'))
+			return err_set(e, -EINVAL, "o: owner \"%s\" has a byte outside [0-9a-z.-]",
+				       show(sh, s, n));
+	return 0;
+}
+
+static int lock_check(const struct record_lock *l, struct err *e)
+{
+	if (l->type != 's' && l->type != 'e')
+		return err_set(e, -EINVAL, "type: not sh or ex");
+	if (l->n == 0 || l->n > RECORD_LOCK_HOLDERS)
+		return err_set(e, -E2BIG, "o: %zu holders (1..%d)", l->n, RECORD_LOCK_HOLDERS);
+	if (l->type == 'e' && l->n != 1)
+		return err_set(e, -EINVAL, "o: an exclusive lock has %zu holders (1)", l->n);
+	for (size_t i = 0; i < l->n; i++) {
+		int rc = lock_owner_check(l->h[i].owner, strnlen(l->h[i].owner,
+						RECORD_LOCK_OWNER_MAX + 1), e);
+		if (rc < 0)
+			return rc;
+		if (l->h[i].exp < 0)
+			return err_set(e, -ERANGE, "o: negative lease end");
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(l->h[i].owner, l->h[j].owner) == 0)
+				return err_set(e, -EINVAL, "o: duplicate owner \"%s\"",
+					       l->h[i].owner);
+	}
+	return 0;
+}
+
+int record_lock_format(const struct record_lock *l, char *buf, size_t buflen,
+		       struct err *e)
+{
+	struct out o = { buf, buflen, 0 };
+	int rc = lock_check(l, e);
+
+	if (rc < 0) {
+		if (buflen > 0)
+			buf[0] = '\0';
+		return rc;
+	}
+	out_fmt(&o, "v=%d type=%s", RECORD_VERSION, l->type == 'e' ? "ex" : "sh");
+	for (size_t i = 0; i < l->n; i++)
+		out_fmt(&o, " o=%s:%" PRId64, l->h[i].owner, l->h[i].exp);
+	return out_finish(&o, RECORD_TEXT_MAX, "lock record", e);
+}
+
+int record_lock_parse_text(struct record_lock *out, const char *text, size_t len,
+			   struct err *e)
+{
+	const char *cur = text, *end = text + len;
+	char sh[SHOW_MAX + 4];
+	struct tok t;
+	int rc, first = 1, have_type = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (len > RECORD_TEXT_MAX)
+		return err_set(e, -E2BIG, "lock record: %zu bytes of text (max %d)", len,
+			       RECORD_TEXT_MAX);
+	while ((rc = tok_next(&cur, end, &t, e)) > 0) {
+		if (first) {
+			if ((rc = parse_version(&t, e)) < 0)
+				goto fail;
+			first = 0;
+		} else if (tok_is(&t, "type")) {
+			if (have_type) {
+				rc = err_set(e, -EINVAL, "type: duplicate key");
+				goto fail;
+			}
+			have_type = 1;
+			if (t.vn == 2 && memcmp(t.v, "sh", 2) == 0) {
+				out->type = 's';
+			} else if (t.vn == 2 && memcmp(t.v, "ex", 2) == 0) {
+				out->type = 'e';
+			} else {
+				rc = err_set(e, -EINVAL, "type: \"%s\" is not sh or ex",
+					     show(sh, t.v, t.vn));
+				goto fail;
+			}
+		} else if (tok_is(&t, "o")) {
+			const char *colon = memchr(t.v, ':', t.vn);
+			uint64_t exp;
+
+			if (out->n == RECORD_LOCK_HOLDERS) {
+				rc = err_set(e, -E2BIG, "o: more than %d holders",
+					     RECORD_LOCK_HOLDERS);
+				goto fail;
+			}
+			if (colon == NULL) {
+				rc = err_set(e, -EINVAL, "o: \"%s\" is not <owner>:<exp>",
+					     show(sh, t.v, t.vn));
+				goto fail;
+			}
+			if ((rc = lock_owner_check(t.v, (size_t)(colon - t.v), e)) < 0)
+				goto fail;
+			rc = dec_u64(colon + 1, (size_t)(t.v + t.vn - colon - 1), &exp);
+			if (rc < 0 || exp > INT64_MAX) {
+				rc = err_set(e, rc == -EINVAL ? -EINVAL : -ERANGE,
+					     "o: lease end \"%s\" is not a time",
+					     show(sh, colon + 1, (size_t)(t.v + t.vn - colon - 1)));
+				goto fail;
+			}
+			memcpy(out->h[out->n].owner, t.v, (size_t)(colon - t.v));
+			out->h[out->n].exp = (int64_t)exp;
+			out->n++;
+		} else {
+			rc = err_set(e, -EINVAL, "%.*s: unknown key in a lock record",
+				     (int)t.kn, t.k);
+			goto fail;
+		}
+	}
+	if (rc < 0)
+		goto fail;
+	if (first) {
+		rc = err_set(e, -EINVAL, "v: missing (empty record)");
+		goto fail;
+	}
+	if (!have_type) {
+		rc = err_set(e, -EINVAL, "type: missing (required)");
+		goto fail;
+	}
+	if ((rc = lock_check(out, e)) < 0)
+		goto fail;
+	return 0;
+fail:
+	memset(out, 0, sizeof(*out));
 	return rc;
 }

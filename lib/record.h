@@ -83,6 +83,8 @@ int record_name_map(char *buf, size_t buflen, const char *zone, uint64_t ino,
 /* <bucket>.<dir>.l.Z */
 int record_name_listing(char *buf, size_t buflen, const char *zone,
 			uint64_t dir, uint64_t bucket);
+/* <ino>.k.Z -- the flock() lock record of an inode */
+int record_name_lock(char *buf, size_t buflen, const char *zone, uint64_t ino);
 /* <first 32 hex>.<last 32 hex>.place.Z */
 int record_name_place(char *buf, size_t buflen, const char *zone,
 		      const struct hash *h);
@@ -343,5 +345,33 @@ int record_entry_parse_text(struct record_entry *out, const char *text,
 			    size_t len, struct err *e);
 int record_entry_format(const struct record_entry *en, char *buf, size_t buflen,
 			struct err *e);
+
+/* ==== lock records: <ino>.k.Z TXT, one RR ====
+ * `v=1 type=sh|ex o=<owner>:<exp> ...`: the holders of an inode's flock()
+ * lock, each with the unix time its lease ends. ex has exactly one holder,
+ * sh one or more; no holder at all is no record. */
+
+#define RECORD_LOCK_HOLDERS 20     /* holders in one record (fits 1000 bytes
+				    * with 33-byte owners) */
+#define RECORD_LOCK_OWNER_MAX 40   /* owner: [0-9a-z.-], 1..40 bytes */
+
+struct record_lock_holder {
+	char owner[RECORD_LOCK_OWNER_MAX + 1];
+	int64_t exp;            /* lease end, unix seconds, >= 0 */
+};
+
+struct record_lock {
+	int type;               /* 's' (shared) or 'e' (exclusive) */
+	size_t n;               /* 1..RECORD_LOCK_HOLDERS */
+	struct record_lock_holder h[RECORD_LOCK_HOLDERS];
+};
+
+/* 0 or -EINVAL / -ERANGE / -E2BIG / -ENOTSUP with the reason in e. */
+int record_lock_parse_text(struct record_lock *out, const char *text, size_t len,
+			   struct err *e);
+/* Canonical text; length, or -EINVAL (bad fields), -E2BIG (over
+ * RECORD_TEXT_MAX), -ENOSPC (buf). */
+int record_lock_format(const struct record_lock *l, char *buf, size_t buflen,
+		       struct err *e);
 
 #endif

@@ -734,6 +734,64 @@ START_TEST(test_inode_xattrs)
 }
 END_TEST
 
+START_TEST(test_lock)
+{
+	struct record_lock l, back;
+	struct err e = { 0 };
+	char buf[TEXT_BUF], name[RECORD_NAME_BUF];
+	static const struct { const char *text; int rc; const char *msg; } bad[] = {
+		{ "", -EINVAL, "v: missing" },
+		{ "v=1 o=a:1", -EINVAL, "type: missing" },
+		{ "v=1 type=xx o=a:1", -EINVAL, "type: \"xx\" is not sh or ex" },
+		{ "v=1 type=ex", -E2BIG, "0 holders" },
+		{ "v=1 type=ex o=a:1 o=b:2", -EINVAL, "exclusive lock has 2 holders" },
+		{ "v=1 type=sh o=a:1 o=a:2", -EINVAL, "duplicate owner \"a\"" },
+		{ "v=1 type=sh o=A:1", -EINVAL, "outside [0-9a-z.-]" },
+		{ "v=1 type=sh o=a", -EINVAL, "not <owner>:<exp>" },
+		{ "v=1 type=sh o=a:x", -EINVAL, "not a time" },
+		{ "v=1 type=sh o=a:1 z=1", -EINVAL, "z: unknown key" },
+		{ "v=1 type=sh type=sh o=a:1", -EINVAL, "type: duplicate" },
+		{ "v=2 type=sh o=a:1", -ENOTSUP, "newer" },
+	};
+
+	ck_assert_int_gt(record_name_lock(name, sizeof(name), zone, 42), 0);
+	ck_assert_str_eq(name, "42.k.dnsfs.test.");
+	memset(&l, 0, sizeof(l));
+	l.type = 's';
+	for (int i = 0; i < RECORD_LOCK_HOLDERS; i++) {
+		snprintf(l.h[i].owner, sizeof(l.h[i].owner), "%016x.%016x", i + 1, 7 * i);
+		l.h[i].exp = 1700000000 + i;
+	}
+	l.n = RECORD_LOCK_HOLDERS;
+	int n = record_lock_format(&l, buf, sizeof(buf), &e);
+	ck_assert_msg(n > 0 && n <= RECORD_TEXT_MAX, "%d %s", n, e.msg);
+	ck_assert_int_eq(record_lock_parse_text(&back, buf, (size_t)n, &e), 0);
+	ck_assert_uint_eq(back.n, RECORD_LOCK_HOLDERS);
+	ck_assert_int_eq(back.type, 's');
+	ck_assert_str_eq(back.h[19].owner, l.h[19].owner);
+	ck_assert_int_eq(back.h[19].exp, 1700000019);
+	l.type = 'e';
+	l.n = 1;
+	n = record_lock_format(&l, buf, sizeof(buf), &e);
+	ck_assert_str_eq(buf, "v=1 type=ex o=0000000000000001.0000000000000000:1700000000");
+	ck_assert_int_eq(record_lock_parse_text(&back, buf, (size_t)n, &e), 0);
+	ck_assert_int_eq(back.type, 'e');
+	l.n = 2;
+	ck_assert_int_eq(record_lock_format(&l, buf, sizeof(buf), &e), -EINVAL);
+	l.type = 's';
+	l.n = 0;
+	ck_assert_int_eq(record_lock_format(&l, buf, sizeof(buf), &e), -E2BIG);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct err e2 = { 0 };
+
+		ck_assert_int_eq(record_lock_parse_text(&back, bad[i].text, strlen(bad[i].text),
+							&e2), bad[i].rc);
+		ck_assert_msg(strstr(e2.msg, bad[i].msg) != NULL, "%s: %s", bad[i].text, e2.msg);
+		ck_assert_uint_eq(back.n, 0);
+	}
+}
+END_TEST
+
 START_TEST(test_inode_unknown_tokens)
 {
 	const char *in =
@@ -1432,6 +1490,7 @@ static Suite *record_suite(void)
 	tcase_add_test(tc, test_inode_inline_data);
 	tcase_add_test(tc, test_inode_symlink);
 	tcase_add_test(tc, test_inode_xattrs);
+	tcase_add_test(tc, test_lock);
 	tcase_add_test(tc, test_inode_unknown_tokens);
 	tcase_add_test(tc, test_inode_format_checks);
 	suite_add_tcase(s, tc);
