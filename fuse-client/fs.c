@@ -4,12 +4,15 @@
  * single-threaded in this slice, so open files need no locks. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +30,10 @@
 #define FS_RANGE_MAX (1u << 24) /* ranges are picked in [1, 2^24) */
 #define FS_CAS_TRIES 8          /* compare-and-swap retries before EIO */
 #define FS_FILE_MAX (1ull << 30) /* a file is held in memory while open */
-#define FS_RDATA_MAX (RECORD_TEXT_LONG_MAX + 128)
+/* rdata of the longest text: one length byte per string */
+#define FS_LOCK_LEASE 30        /* default flock lease, seconds */
+#define FS_LOCK_WAIT_MS 60000   /* a blocking flock polls this long, then ENOLCK */
+#define FS_RDATA_MAX (RECORD_TEXT_LONG_MAX + RECORD_STRS_FOR(RECORD_TEXT_LONG_MAX) + 16)
 
 struct fs {
 	struct mdc mdc;                 /* metadata: queries and UPDATEs */
@@ -36,6 +42,25 @@ struct fs {
 	unsigned rep;                   /* copies of new files' blocks */
 	uint64_t next_ino;              /* next free number of the claimed range */
 	uint64_t end_ino;               /* end of the claimed range (exclusive) */
+	/* flock: this client's id, the locks it holds (renewed by a thread) */
+	char client[17];                /* 16 random hex digits */
+	unsigned lease;                 /* seconds */
+	pthread_mutex_t lk_mu;          /* guards all below, held over each CAS */
+	pthread_cond_t lk_cv;
+	pthread_t lk_thr;
+	int lk_started, lk_stop;
+	struct fs_lock *held;
+	size_t nheld, aheld;
+};
+
+/* A flock() lock this client holds: inode, lock owner and handle of the
+ * open file (or directory) it belongs to, type. */
+struct fs_lock {
+	uint64_t ino;
+	uint64_t owner;
+	uint64_t fh;                    /* released with it (releasedir gets no
+					 * lock owner, so the handle decides) */
+	int type;                       /* LOCK_SH or LOCK_EX */
 };
 
 /* An inode as read: the parsed record and its exact rdata (the CAS value). */
@@ -344,7 +369,14 @@ struct change {
 	const struct record_refs *refs; /*   or these refs */
 	int to_set;                     /* FUSE_SET_ATTR_* (not SIZE) */
 	struct stat attr;
+	int xop;                        /* XOP_SET / XOP_REMOVE an xattr: */
+	const char *xname;              /*   name (NUL-terminated) */
+	const void *xval;               /*   value (XOP_SET) */
+	size_t xlen;
+	int xflags;                     /*   XATTR_CREATE, XATTR_REPLACE */
 };
+
+enum { XOP_NONE, XOP_SET, XOP_REMOVE };
 
 /* Apply ch to the copy nr of cur; block-map pages go into u. */
 static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record_inode *nr,
@@ -421,6 +453,23 @@ static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record
 			record_name_map(name, sizeof(name), fs->mdc.zone, cur->ino, p);
 			mdc_upd_del_rrset(u, name, WIRE_T_TXT);
 		}
+	}
+	if (ch->xop != XOP_NONE) {
+		/* decided on the version being replaced, so a concurrent
+		 * setxattr of the same name makes this CAS fail and re-decide */
+		size_t nl = strlen(ch->xname);
+		int have = record_inode_xattr_find(nr, ch->xname, nl) != NULL;
+
+		if (ch->xop == XOP_REMOVE)
+			r = record_inode_xattr_remove(nr, ch->xname, nl);
+		else if ((ch->xflags & XATTR_CREATE) && have)
+			r = -EEXIST;
+		else if ((ch->xflags & XATTR_REPLACE) && !have)
+			r = -ENODATA;
+		else
+			r = record_inode_xattr_set(nr, ch->xname, nl, ch->xval, ch->xlen, e);
+		if (r < 0)
+			return r;
 	}
 	if (ch->to_set & FUSE_SET_ATTR_MODE)
 		nr->mode = ch->attr.st_mode & 07777;
@@ -1165,7 +1214,7 @@ static int user_errno(int r, const char *op, const struct err *e)
 	switch (r) {
 	case ENOENT: case EEXIST: case ENOTDIR: case EISDIR: case ENOTEMPTY: case ENOMEM:
 	case ENAMETOOLONG: case EFBIG: case EACCES: case ENOSPC: case EPERM: case EXDEV:
-	case EMLINK: case ELOOP: case EOPNOTSUPP:
+	case EMLINK: case ELOOP: case EOPNOTSUPP: case ENODATA: case E2BIG: case ERANGE:
 		return r;
 	case EINVAL:
 		return r;
@@ -1528,6 +1577,8 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	op_flush(req, ino, fi);
 }
 
+static void flock_release(struct fs *fs, uint64_t ino, uint64_t fh);
+
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
@@ -1536,6 +1587,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	if (r < 0)      /* close(2) already returned: the flush reported it */
 		log_err("release of inode %llu: %s", (unsigned long long)ino, e.msg);
+	flock_release(req_fs(req), ino, fi->fh);
 	file_free(f);
 	fuse_reply_err(req, 0);
 }
@@ -1645,6 +1697,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 {
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
 
+	flock_release(req_fs(req), ino, fi->fh);
 	free(d->v);
 	free(d);
 	fuse_reply_err(req, 0);
@@ -1663,8 +1716,400 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
-/* Locks are planned (<ino>.k.Z with UPDATE prerequisites); until then they
- * fail clearly instead of being granted locally only. */
+/* ------------------------------------------------------ extended attributes --- */
+
+/* Only user.* is stored; other namespaces (security, system, trusted) are
+ * EOPNOTSUPP without a query (the kernel asks for security.capability on
+ * every write). */
+static int xattr_ns_ok(const char *name)
+{
+	return strncmp(name, "user.", 5) == 0;
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	struct change ch = { .xop = XOP_SET, .xname = name, .xval = value, .xlen = size,
+			     .xflags = flags };
+	struct fs_inode *in;
+	struct err e = { 0 };
+	int r;
+
+	if (!xattr_ns_ok(name)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	if (size > RECORD_XATTR_VALUE_MAX) {
+		fuse_reply_err(req, E2BIG);
+		return;
+	}
+	in = inode_alloc();
+	r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+	if (r == 0)
+		r = inode_cas(req_fs(req), in, &ch, &e);
+	if (r == -E2BIG)                /* the inode record would not fit */
+		r = -ENOSPC;
+	fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "setxattr", &e));
+	inode_free(in);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	const struct record_xattr *x;
+	struct fs_inode *in;
+	struct err e = { 0 };
+	int r;
+
+	if (!xattr_ns_ok(name)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	in = inode_alloc();
+	r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+	if (r < 0) {
+		fuse_reply_err(req, user_errno(r, "getxattr", &e));
+	} else if ((x = record_inode_xattr_find(&in->r, name, strlen(name))) == NULL) {
+		fuse_reply_err(req, ENODATA);
+	} else if (size == 0) {
+		fuse_reply_xattr(req, x->len);
+	} else if (size < x->len) {
+		fuse_reply_err(req, ERANGE);
+	} else {
+		fuse_reply_buf(req, (const char *)x->value, x->len);
+	}
+	inode_free(in);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct fs_inode *in = inode_alloc();
+	struct err e = { 0 };
+	size_t total = 0;
+	char *buf;
+	int r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+
+	if (r < 0) {
+		fuse_reply_err(req, user_errno(r, "listxattr", &e));
+		inode_free(in);
+		return;
+	}
+	for (size_t i = 0; i < in->r.nxattrs; i++)
+		total += in->r.xattrs[i].namelen + 1;
+	if (size == 0) {
+		fuse_reply_xattr(req, total);
+	} else if (size < total) {
+		fuse_reply_err(req, ERANGE);
+	} else if ((buf = malloc(total + 1)) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+	} else {
+		size_t n = 0;
+
+		for (size_t i = 0; i < in->r.nxattrs; i++) {
+			memcpy(buf + n, in->r.xattrs[i].name, in->r.xattrs[i].namelen + 1);
+			n += in->r.xattrs[i].namelen + 1;
+		}
+		fuse_reply_buf(req, buf, total);
+		free(buf);
+	}
+	inode_free(in);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct change ch = { .xop = XOP_REMOVE, .xname = name };
+	struct fs_inode *in;
+	struct err e = { 0 };
+	int r;
+
+	if (!xattr_ns_ok(name)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	in = inode_alloc();
+	r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+	if (r == 0)
+		r = inode_cas(req_fs(req), in, &ch, &e);
+	fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "removexattr", &e));
+	inode_free(in);
+}
+
+/* --------------------------------------------------------------- flock --- */
+
+#define LK_RENEW 0x100                  /* lock_cas: extend my lease only */
+
+static void lock_me(const struct fs *fs, uint64_t owner, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.%016llx", fs->client, (unsigned long long)owner);
+}
+
+/* One read-modify-CAS of <ino>.k.Z for holder me: op LOCK_SH, LOCK_EX,
+ * LOCK_UN or LK_RENEW. Expired holders are dropped from the new record (the
+ * prerequisite is the exact record that had them). 0; -EWOULDBLOCK on a
+ * conflict; -ECANCELED when another client changed the record first; for
+ * LK_RENEW -ENOLCK when me is no longer a holder. */
+static int lock_cas(struct fs *fs, uint64_t ino, const char *me, int op, int *local,
+		    struct err *e)
+{
+	char name[RECORD_NAME_BUF], *text = NULL;
+	struct record_lock old = { 0 }, nl = { 0 };
+	struct mdc_answer a;
+	struct mdc_update u;
+	uint8_t *rd = NULL, *nrd = NULL;
+	uint16_t rdlen = 0;
+	int64_t now = (int64_t)time(NULL);
+	int r, had_me = 0, present = 0;
+
+	record_name_lock(name, sizeof(name), fs->mdc.zone, ino);
+	r = mdc_query(&fs->mdc, name, WIRE_T_TXT, &a, e);
+	if (r < 0)
+		return r;
+	if (a.rcode != WIRE_RC_NOERROR && a.rcode != WIRE_RC_NXDOMAIN)
+		r = err_set(e, -EIO, "%s: %s", name, wire_rcode_name(a.rcode));
+	text = malloc(FS_RDATA_MAX);
+	rd = malloc(FS_RDATA_MAX);
+	nrd = malloc(FS_RDATA_MAX);
+	if (r == 0 && (text == NULL || rd == NULL || nrd == NULL))
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && i < a.n; i++) {
+		if (a.v[i].type != WIRE_T_TXT)
+			continue;
+		present = 1;
+		rdlen = a.v[i].rdlen;
+		memcpy(rd, a.v[i].rdata, rdlen);
+		r = mdc_txt_text(rd, rdlen, text, FS_RDATA_MAX, e);
+		if (r >= 0)
+			r = record_lock_parse_text(&old, text, (size_t)r, e);
+		if (r < 0)
+			r = err_set(e, -EIO, "%s: %s", name, e->msg);
+		break;
+	}
+	mdc_answer_release(&a);
+	if (r < 0)
+		goto out;
+	nl.type = old.type;
+	for (size_t i = 0; i < old.n; i++) {
+		if (strcmp(old.h[i].owner, me) == 0) {
+			had_me = 1;
+			continue;
+		}
+		if (old.h[i].exp < now)
+			continue;               /* expired: removed by this CAS */
+		if (local != NULL && strncmp(old.h[i].owner, fs->client, 16) == 0 &&
+		    (op == LOCK_EX || old.type == 'e'))
+			*local = 1;             /* a conflict within this mount */
+		nl.h[nl.n++] = old.h[i];
+	}
+	switch (op) {
+	case LOCK_UN:
+		if (!had_me)
+			goto out;               /* nothing of mine to remove */
+		break;
+	case LK_RENEW:
+		if (!had_me) {
+			r = -ENOLCK;
+			goto out;
+		}
+		break;
+	case LOCK_SH:
+		if (nl.n > 0 && old.type == 'e') {
+			r = -EWOULDBLOCK;
+			goto out;
+		}
+		nl.type = 's';
+		break;
+	case LOCK_EX:
+		if (nl.n > 0) {
+			r = -EWOULDBLOCK;
+			goto out;
+		}
+		nl.type = 'e';
+		break;
+	}
+	if (op != LOCK_UN) {
+		if (nl.n == RECORD_LOCK_HOLDERS) {
+			r = err_set(e, -ENOLCK, "%s: %d holders already", name, RECORD_LOCK_HOLDERS);
+			goto out;
+		}
+		snprintf(nl.h[nl.n].owner, sizeof(nl.h[nl.n].owner), "%s", me);
+		nl.h[nl.n].exp = now + (int64_t)fs->lease;
+		nl.n++;
+	}
+	r = mdc_update_begin(&fs->mdc, &u);
+	if (r < 0)
+		goto out;
+	if (present)
+		mdc_pre_value(&u, name, WIRE_T_TXT, rd, rdlen);
+	else
+		mdc_pre_nxrrset(&u, name, WIRE_T_TXT);
+	mdc_upd_del_rrset(&u, name, WIRE_T_TXT);
+	if (nl.n > 0) {
+		r = record_lock_format(&nl, text, FS_RDATA_MAX, e);
+		if (r >= 0)
+			r = txt_rdata(text, nrd, e);
+		if (r >= 0)
+			mdc_upd_add(&u, name, WIRE_T_TXT, FS_TTL, nrd, (uint16_t)r);
+	}
+	if (r >= 0)
+		r = mdc_update_send(&fs->mdc, &u, e);
+	mdc_update_release(&u);
+out:
+	free(text);
+	free(rd);
+	free(nrd);
+	return r < 0 ? r : 0;
+}
+
+/* The held table (lk_mu held). */
+static void held_set(struct fs *fs, uint64_t ino, uint64_t owner, uint64_t fh, int type)
+{
+	for (size_t i = 0; i < fs->nheld; i++)
+		if (fs->held[i].ino == ino && fs->held[i].owner == owner) {
+			if (type == LOCK_UN)
+				fs->held[i] = fs->held[--fs->nheld];
+			else
+				fs->held[i].type = type;
+			return;
+		}
+	if (type == LOCK_UN)
+		return;
+	if (fs->nheld == fs->aheld) {
+		size_t na = fs->aheld ? fs->aheld * 2 : 8;
+		struct fs_lock *v = realloc(fs->held, na * sizeof(*v));
+
+		if (v == NULL) {
+			log_err("flock: out of memory for the held table; lease of %llu not renewed",
+				(unsigned long long)ino);
+			return;
+		}
+		fs->held = v;
+		fs->aheld = na;
+	}
+	fs->held[fs->nheld++] = (struct fs_lock){ ino, owner, fh, type };
+}
+
+/* Renew the leases of the held locks every lease/3 seconds; a lock found
+ * gone (expired and removed by another client) is dropped with a warning. */
+static void *lock_renewer(void *arg)
+{
+	struct fs *fs = arg;
+
+	pthread_mutex_lock(&fs->lk_mu);
+	while (!fs->lk_stop) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += fs->lease / 3 > 0 ? fs->lease / 3 : 1;
+		while (!fs->lk_stop &&
+		       pthread_cond_timedwait(&fs->lk_cv, &fs->lk_mu, &ts) != ETIMEDOUT)
+			;
+		if (fs->lk_stop)
+			break;
+		for (size_t i = 0; i < fs->nheld; i++) {
+			struct err e = { 0 };
+			char me[64];
+			int r = -ECANCELED;
+
+			lock_me(fs, fs->held[i].owner, me, sizeof(me));
+			for (int t = 0; t < FS_CAS_TRIES && r == -ECANCELED; t++)
+				r = lock_cas(fs, fs->held[i].ino, me, LK_RENEW, NULL, &e);
+			if (r == -ENOLCK) {
+				log_warn("flock: the lock on inode %llu was lost (lease expired)",
+					 (unsigned long long)fs->held[i].ino);
+				fs->held[i--] = fs->held[--fs->nheld];
+			} else if (r < 0) {
+				log_warn("flock: renewing the lease on inode %llu: %s",
+					 (unsigned long long)fs->held[i].ino,
+					 e.msg[0] ? e.msg : strerror(-r));
+			}
+		}
+	}
+	pthread_mutex_unlock(&fs->lk_mu);
+	return NULL;
+}
+
+/* flock(op) for the lock owner (an open file): LOCK_SH, LOCK_EX, LOCK_UN,
+ * LOCK_NB. A blocking request polls (50 ms .. 500 ms) while another client
+ * holds the lock, up to FS_LOCK_WAIT_MS, then ENOLCK; the single-threaded
+ * loop serves nothing else meanwhile. A conflict with a lock of this same
+ * mount could never be released while the loop waits: EDEADLK at once. */
+static int do_flock(struct fs *fs, uint64_t ino, uint64_t owner, uint64_t fh, int op,
+		    struct err *e)
+{
+	int base = op & (LOCK_SH | LOCK_EX | LOCK_UN);
+	int waited = 0, delay = 50, tries = 0, local;
+	char me[64];
+	int r;
+
+	if (base != LOCK_SH && base != LOCK_EX && base != LOCK_UN)
+		return -EINVAL;
+	lock_me(fs, owner, me, sizeof(me));
+	for (;;) {
+		pthread_mutex_lock(&fs->lk_mu);
+		local = 0;
+		r = lock_cas(fs, ino, me, base, &local, e);
+		if (r == 0) {
+			held_set(fs, ino, owner, fh, base);
+			if (base != LOCK_UN && !fs->lk_started &&
+			    pthread_create(&fs->lk_thr, NULL, lock_renewer, fs) == 0)
+				fs->lk_started = 1;
+		}
+		pthread_mutex_unlock(&fs->lk_mu);
+		if (r == -ECANCELED && ++tries < 64)
+			continue;               /* another client was first: again */
+		if (r != -EWOULDBLOCK || (op & LOCK_NB))
+			return r == -ECANCELED ? -EIO : r;
+		if (local)
+			return -EDEADLK;
+		if (waited >= FS_LOCK_WAIT_MS)
+			return -ENOLCK;
+		usleep((useconds_t)delay * 1000);
+		waited += delay;
+		delay = delay * 2 > 500 ? 500 : delay * 2;
+	}
+}
+
+static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
+{
+	struct err e = { 0 };
+	int r = do_flock(req_fs(req), ino, fi->lock_owner, fi->fh, op, &e);
+
+	if (r == -EWOULDBLOCK || r == -EDEADLK || r == -ENOLCK || r == -EINVAL)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "flock", &e));
+}
+
+/* The last close of an open file or directory (release, releasedir):
+ * unlock what it holds. */
+static void flock_release(struct fs *fs, uint64_t ino, uint64_t fh)
+{
+	for (;;) {
+		struct err e = { 0 };
+		uint64_t owner = 0;
+		int found = 0, r;
+
+		pthread_mutex_lock(&fs->lk_mu);
+		for (size_t i = 0; i < fs->nheld && !found; i++)
+			if (fs->held[i].ino == ino && fs->held[i].fh == fh) {
+				owner = fs->held[i].owner;
+				found = 1;
+			}
+		pthread_mutex_unlock(&fs->lk_mu);
+		if (!found)
+			return;
+		r = do_flock(fs, ino, owner, fh, LOCK_UN, &e);
+		if (r < 0) {
+			log_warn("flock: releasing the lock on inode %llu: %s (it expires with its lease)",
+				 (unsigned long long)ino, e.msg[0] ? e.msg : strerror(-r));
+			pthread_mutex_lock(&fs->lk_mu);
+			held_set(fs, ino, owner, fh, LOCK_UN);
+			pthread_mutex_unlock(&fs->lk_mu);
+		}
+	}
+}
+
+/* fcntl byte-range locks stay unsupported: EOPNOTSUPP rather than a lock
+ * granted locally only, which would be wrong across clients. */
 static void op_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		     struct flock *lock)
 {
@@ -1677,12 +2122,9 @@ static void op_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	fuse_reply_err(req, EOPNOTSUPP);
 }
 
-static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
-{
-	fuse_reply_err(req, EOPNOTSUPP);
-}
 
-/* Not set (the kernel answers ENOSYS, for xattrs EOPNOTSUPP): mknod, the xattr calls, fallocate, copy_file_range. */
+/* Not set (the kernel answers ENOSYS): mknod, fallocate, copy_file_range.
+ * getlk/setlk (fcntl byte ranges) answer EOPNOTSUPP; flock is cluster-wide. */
 const struct fuse_lowlevel_ops fs_ops = {
 	.lookup = op_lookup,
 	.forget = op_forget,
@@ -1707,6 +2149,10 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.readdir = op_readdir,
 	.releasedir = op_releasedir,
 	.statfs = op_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
 	.getlk = op_getlk,
 	.setlk = op_setlk,
 	.flock = op_flock,
@@ -1741,6 +2187,20 @@ int fs_new(struct fs **out, const struct fs_opts *o, struct err *e)
 
 	if (fs == NULL)
 		return -ENOMEM;
+	pthread_mutex_init(&fs->lk_mu, NULL);
+	pthread_cond_init(&fs->lk_cv, NULL);
+	fs->lease = o->lock_lease > 0 ? o->lock_lease : FS_LOCK_LEASE;
+	{
+		uint8_t rnd[8];
+
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+			uint64_t x = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+
+			memcpy(rnd, &x, sizeof(rnd));
+		}
+		for (int i = 0; i < 8; i++)
+			snprintf(fs->client + 2 * i, 3, "%02x", rnd[i]);
+	}
 	fs->rep = o->rep > 0 ? o->rep : 3;
 	if (o->zone == NULL || o->mds == NULL || (colon = strrchr(o->mds, ':')) == NULL ||
 	    (size_t)(colon - o->mds) >= sizeof(addr)) {
@@ -1796,6 +2256,25 @@ void fs_free(struct fs *fs)
 {
 	if (fs == NULL)
 		return;
+	pthread_mutex_lock(&fs->lk_mu);
+	fs->lk_stop = 1;
+	pthread_cond_signal(&fs->lk_cv);
+	pthread_mutex_unlock(&fs->lk_mu);
+	if (fs->lk_started)
+		pthread_join(fs->lk_thr, NULL);
+	while (fs->nheld > 0) {         /* an unmount gives the locks up */
+		struct fs_lock l = fs->held[--fs->nheld];
+		struct err e = { 0 };
+		char me[64];
+		int r = -ECANCELED;
+
+		lock_me(fs, l.owner, me, sizeof(me));
+		for (int t = 0; t < FS_CAS_TRIES && r == -ECANCELED; t++)
+			r = lock_cas(fs, l.ino, me, LOCK_UN, NULL, &e);
+	}
+	free(fs->held);
+	pthread_cond_destroy(&fs->lk_cv);
+	pthread_mutex_destroy(&fs->lk_mu);
 	blockclient_free(fs->bc);
 	tsig_keyring_release(&fs->bkr);
 	mdc_release(&fs->mdc);

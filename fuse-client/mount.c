@@ -16,6 +16,7 @@ struct mount_conf {
 	char *zone, *mds, *keyfile, *blockkeyfile, *blockd, *env;
 	int rep;
 	int timeout_ms;
+	int lock_lease;
 	int help;
 };
 
@@ -28,6 +29,7 @@ static const struct fuse_opt mount_opts[] = {
 	OPT("blockd=%s", blockd),
 	OPT("rep=%d", rep),
 	OPT("timeout=%d", timeout_ms),
+	OPT("lock_lease=%d", lock_lease),
 	OPT("--env %s", env),
 	OPT("--env=%s", env),
 	OPT("-h", help),
@@ -45,6 +47,7 @@ static void usage(const char *prog)
 	       "  -o blockd=H:P[ H:P]   block daemons if the zone has no _blockd._tcp SRV\n"
 	       "  -o rep=N              copies of new files' blocks (default 3)\n"
 	       "  -o timeout=MS         deadline of one DNS query or UPDATE (default 3000)\n"
+	       "  -o lock_lease=S       flock lease, renewed every S/3 s (default 30)\n"
 	       "  --env FILE|DIR        read the above from a cluster.env (options win)\n"
 	       "  -f                    foreground (log to stderr, else syslog)\n"
 	       "  -d                    debug: foreground and FUSE request trace\n", prog);
@@ -111,7 +114,8 @@ int mount_main(int argc, char **argv)
 	log_init("dnsfs-mount", fo.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, !fo.foreground);
 	o = (struct fs_opts){ .zone = c.zone, .mds = c.mds, .keyfile = c.keyfile,
 			      .blockkeyfile = c.blockkeyfile, .blockd = c.blockd,
-			      .rep = c.rep > 0 ? (unsigned)c.rep : 3, .timeout_ms = c.timeout_ms };
+			      .rep = c.rep > 0 ? (unsigned)c.rep : 3, .timeout_ms = c.timeout_ms,
+			      .lock_lease = c.lock_lease > 0 ? (unsigned)c.lock_lease : 0 };
 	if (fs_new(&fs, &o, &e) < 0) {
 		fprintf(stderr, "dnsfs-mount: %s\n", e.msg);
 		goto out;

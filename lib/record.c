@@ -257,6 +257,14 @@ int record_name_listing(char *buf, size_t buflen, const char *zone,
 	return name_finish(buf, buflen, rel, n, zone);
 }
 
+int record_name_lock(char *buf, size_t buflen, const char *zone, uint64_t ino)
+{
+	char rel[64];
+	int n = snprintf(rel, sizeof(rel), "%" PRIu64 ".k", ino);
+
+	return name_finish(buf, buflen, rel, n, zone);
+}
+
 int record_name_place(char *buf, size_t buflen, const char *zone,
 		      const struct hash *h)
 {
@@ -1241,13 +1249,13 @@ enum ikey {
 	IK_V, IK_TYPE, IK_MODE, IK_UID, IK_GID, IK_NLINK, IK_SIZE, IK_MTIME,
 	IK_CTIME, IK_ATIME, IK_VER,     /* required, in this order */
 	IK_GEN, IK_RDEV, IK_REP, IK_EC, IK_BUCKETS, IK_PAGES, IK_TARGET,
-	IK_DATA, IK_B, IK_S, IK_PARENT, IK_N
+	IK_DATA, IK_B, IK_S, IK_PARENT, IK_XA, IK_N
 };
 
 static const char *const inode_keys[IK_N] = {
 	"v", "type", "mode", "uid", "gid", "nlink", "size", "mtime", "ctime",
 	"atime", "ver", "gen", "rdev", "rep", "ec", "buckets", "pages", "target",
-	"data", "b", "s", "parent",
+	"data", "b", "s", "parent", "xa",
 };
 
 /* Which types may carry a key (NULL: all). */
@@ -1257,7 +1265,8 @@ static const char *const inode_key_types[IK_N] = {
 	[IK_S] = "f", [IK_PARENT] = "d",
 };
 
-#define IK_REPEATS ((1u << IK_TARGET) | (1u << IK_DATA) | (1u << IK_B) | (1u << IK_S))
+#define IK_REPEATS ((1u << IK_TARGET) | (1u << IK_DATA) | (1u << IK_B) | (1u << IK_S) | \
+		    (1u << IK_XA))
 
 void record_inode_init(struct record_inode *r)
 {
@@ -1269,8 +1278,129 @@ void record_inode_release(struct record_inode *r)
 	free(r->data);
 	free(r->target);
 	refs_release(&r->refs);
+	for (size_t i = 0; i < r->nxattrs; i++) {
+		free(r->xattrs[i].name);
+		free(r->xattrs[i].value);
+	}
+	free(r->xattrs);
 	unknown_release(&r->unknown);
 	record_inode_init(r);
+}
+
+/* Order of attribute names: bytes, then the shorter first. */
+static int xattr_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+
+	return c != 0 ? c : an < bn ? -1 : an > bn;
+}
+
+/* Index of name, or -(insertion point) - 1. */
+static long xattr_index(const struct record_inode *r, const char *name, size_t namelen)
+{
+	size_t lo = 0, hi = r->nxattrs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = xattr_cmp(r->xattrs[mid].name, r->xattrs[mid].namelen, name, namelen);
+
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -(long)lo - 1;
+}
+
+const struct record_xattr *record_inode_xattr_find(const struct record_inode *r,
+						   const char *name, size_t namelen)
+{
+	long i = xattr_index(r, name, namelen);
+
+	return i >= 0 ? &r->xattrs[i] : NULL;
+}
+
+static int xattr_name_check(const char *name, size_t namelen, struct err *e)
+{
+	if (namelen == 0 || memchr(name, '\0', namelen) != NULL)
+		return err_set(e, -EINVAL, "xa: %s attribute name",
+			       namelen == 0 ? "empty" : "NUL in an");
+	if (namelen > RECORD_XATTR_NAME_MAX)
+		return err_set(e, -ERANGE, "xa: name of %zu bytes (max %d)", namelen,
+			       RECORD_XATTR_NAME_MAX);
+	return 0;
+}
+
+/* Insert at position pos (name and value already owned). */
+static int xattr_insert(struct record_inode *r, size_t pos, char *name, size_t namelen,
+			uint8_t *value, size_t len, struct err *e)
+{
+	struct record_xattr *v = realloc(r->xattrs, (r->nxattrs + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return err_set(e, -ENOMEM, "out of memory");
+	r->xattrs = v;
+	memmove(v + pos + 1, v + pos, (r->nxattrs - pos) * sizeof(*v));
+	v[pos] = (struct record_xattr){ name, namelen, value, len };
+	r->nxattrs++;
+	return 0;
+}
+
+int record_inode_xattr_set(struct record_inode *r, const char *name, size_t namelen,
+			   const void *value, size_t len, struct err *e)
+{
+	uint8_t *val = NULL;
+	char *nm = NULL;
+	long i;
+	int rc = xattr_name_check(name, namelen, e);
+
+	if (rc < 0)
+		return rc;
+	if (len > RECORD_XATTR_VALUE_MAX)
+		return err_set(e, -E2BIG, "xa: value of %zu bytes (max %d)", len,
+			       RECORD_XATTR_VALUE_MAX);
+	if (len > 0) {
+		if ((val = malloc(len)) == NULL)
+			return err_set(e, -ENOMEM, "out of memory");
+		memcpy(val, value, len);
+	}
+	i = xattr_index(r, name, namelen);
+	if (i >= 0) {
+		free(r->xattrs[i].value);
+		r->xattrs[i].value = val;
+		r->xattrs[i].len = len;
+		return 0;
+	}
+	if ((nm = malloc(namelen + 1)) == NULL) {
+		free(val);
+		return err_set(e, -ENOMEM, "out of memory");
+	}
+	memcpy(nm, name, namelen);
+	nm[namelen] = '\0';
+	rc = xattr_insert(r, (size_t)(-i - 1), nm, namelen, val, len, e);
+	if (rc < 0) {
+		free(nm);
+		free(val);
+	}
+	return rc;
+}
+
+int record_inode_xattr_remove(struct record_inode *r, const char *name, size_t namelen)
+{
+	long i = xattr_index(r, name, namelen);
+
+	if (i < 0)
+		return -ENODATA;
+	free(r->xattrs[i].name);
+	free(r->xattrs[i].value);
+	memmove(r->xattrs + i, r->xattrs + i + 1, (r->nxattrs - (size_t)i - 1) * sizeof(*r->xattrs));
+	if (--r->nxattrs == 0) {
+		free(r->xattrs);
+		r->xattrs = NULL;
+	}
+	return 0;
 }
 
 int record_inode_set_data(struct record_inode *r, const void *p, size_t len,
@@ -1410,6 +1540,24 @@ static int inode_check(const struct record_inode *r, struct err *e)
 		if (rc < 0)
 			return rc;
 	}
+	for (size_t i = 0; i < r->nxattrs; i++) {
+		const struct record_xattr *x = &r->xattrs[i];
+
+		if (x->name == NULL)
+			return err_set(e, -EINVAL, "xa: attribute %zu has no name", i);
+		rc = xattr_name_check(x->name, x->namelen, e);
+		if (rc < 0)
+			return rc;
+		if (x->len > RECORD_XATTR_VALUE_MAX)
+			return err_set(e, -E2BIG, "xa: value of %zu bytes (max %d)", x->len,
+				       RECORD_XATTR_VALUE_MAX);
+		if (x->len > 0 && x->value == NULL)
+			return err_set(e, -EINVAL, "xa: length %zu but no buffer", x->len);
+		if (i > 0 && xattr_cmp(r->xattrs[i - 1].name, r->xattrs[i - 1].namelen,
+				       x->name, x->namelen) >= 0)
+			return err_set(e, -EINVAL, "xa: names not in increasing order or "
+				       "duplicate (\"%s\")", x->name);
+	}
 	return unknown_check(&r->unknown, inode_keys, IK_N, e);
 }
 
@@ -1472,12 +1620,19 @@ static void inode_put(struct out *o, const struct record_inode *r)
 		chunked_pct_put(o, (const uint8_t *)r->target, r->targetlen);
 	chunked_b64_put(o, r->data, r->datalen);
 	refs_put(o, &r->refs);
+	for (size_t i = 0; i < r->nxattrs; i++) {
+		out_put(o, " xa=", 4);
+		pct_put(o, (const uint8_t *)r->xattrs[i].name, r->xattrs[i].namelen);
+		out_ch(o, ':');
+		b64_put(o, r->xattrs[i].value, r->xattrs[i].len);
+	}
 	unknown_put(o, &r->unknown);
 }
 
 static size_t inode_text_limit(const struct record_inode *r)
 {
-	return r->type == RECORD_LNK ? RECORD_TEXT_LONG_MAX : RECORD_TEXT_MAX;
+	return r->type == RECORD_LNK || r->nxattrs > 0 ? RECORD_TEXT_LONG_MAX
+						       : RECORD_TEXT_MAX;
 }
 
 int record_inode_format(const struct record_inode *r, char *buf, size_t buflen,
@@ -1604,6 +1759,55 @@ static int inode_token(struct record_inode *r, int k, const struct tok *t,
 				       "b/s: more than %d block refs in an inode; use block-map pages",
 				       RECORD_INLINE_REFS);
 		return parse_ref(t, k == IK_S, &r->refs, e);
+	case IK_XA: {
+		/* <pct name>:<base64>; base64 has no ':', so the last one splits */
+		const char *colon = NULL;
+		char name[RECORD_XATTR_NAME_MAX + 1];
+		uint8_t *val = NULL;
+		char *nm;
+		long n;
+
+		for (size_t i = 0; i < t->vn; i++)
+			if (t->v[i] == ':')
+				colon = t->v + i;
+		if (colon == NULL)
+			return err_set(e, -EINVAL, "xa: \"%s\" is not <name>:<base64>",
+				       show(sh, t->v, t->vn));
+		rc = pct_decode((uint8_t *)name, RECORD_XATTR_NAME_MAX, t->v,
+				(size_t)(colon - t->v), "xa", e);
+		if (rc == -ENOSPC)
+			return err_set(e, -ERANGE, "xa: name longer than %d bytes",
+				       RECORD_XATTR_NAME_MAX);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 || memchr(name, '\0', (size_t)rc) != NULL)
+			return err_set(e, -EINVAL, "xa: empty name or NUL in a name");
+		n = b64_check(colon + 1, (size_t)(t->v + t->vn - colon - 1));
+		if (n < 0)
+			return err_set(e, -EINVAL, "xa: value of \"%s\" is not canonical base64",
+				       show(sh, name, (size_t)rc));
+		if (n > RECORD_XATTR_VALUE_MAX)
+			return err_set(e, -E2BIG, "xa: value of %ld bytes (max %d)", n,
+				       RECORD_XATTR_VALUE_MAX);
+		if (n > 0) {
+			if ((val = malloc((size_t)n)) == NULL)
+				return err_set(e, -ENOMEM, "out of memory");
+			b64_decode(val, colon + 1, (size_t)(t->v + t->vn - colon - 1));
+		}
+		if ((nm = malloc((size_t)rc + 1)) == NULL) {
+			free(val);
+			return err_set(e, -ENOMEM, "out of memory");
+		}
+		memcpy(nm, name, (size_t)rc);
+		nm[rc] = '\0';
+		/* appended: order and duplicates are checked by inode_check */
+		rc = xattr_insert(r, r->nxattrs, nm, (size_t)rc, val, (size_t)n, e);
+		if (rc < 0) {
+			free(nm);
+			free(val);
+		}
+		return rc;
+	}
 	}
 	return err_set(e, -EINVAL, "%.*s: unexpected key", (int)t->kn, t->k);
 }
@@ -1980,5 +2184,146 @@ int record_entry_parse(struct record_entry *out, const struct record_str *strs,
 		return rc;
 	rc = record_entry_parse_text(out, text, len, e);
 	free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * lock records
+ * ---------------------------------------------------------------------- */
+
+static int lock_owner_check(const char *s, size_t n, struct err *e)
+{
+	char sh[SHOW_MAX + 4];
+
+	if (n == 0 || n > RECORD_LOCK_OWNER_MAX)
+		return err_set(e, -EINVAL, "o: owner \"%s\" is not 1..%d bytes",
+			       show(sh, s, n), RECORD_LOCK_OWNER_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      s[i] == '.' || s[i] == '-'))
+			return err_set(e, -EINVAL, "o: owner \"%s\" has a byte outside [0-9a-z.-]",
+				       show(sh, s, n));
+	return 0;
+}
+
+static int lock_check(const struct record_lock *l, struct err *e)
+{
+	if (l->type != 's' && l->type != 'e')
+		return err_set(e, -EINVAL, "type: not sh or ex");
+	if (l->n == 0 || l->n > RECORD_LOCK_HOLDERS)
+		return err_set(e, -E2BIG, "o: %zu holders (1..%d)", l->n, RECORD_LOCK_HOLDERS);
+	if (l->type == 'e' && l->n != 1)
+		return err_set(e, -EINVAL, "o: an exclusive lock has %zu holders (1)", l->n);
+	for (size_t i = 0; i < l->n; i++) {
+		int rc = lock_owner_check(l->h[i].owner, strnlen(l->h[i].owner,
+						RECORD_LOCK_OWNER_MAX + 1), e);
+		if (rc < 0)
+			return rc;
+		if (l->h[i].exp < 0)
+			return err_set(e, -ERANGE, "o: negative lease end");
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(l->h[i].owner, l->h[j].owner) == 0)
+				return err_set(e, -EINVAL, "o: duplicate owner \"%s\"",
+					       l->h[i].owner);
+	}
+	return 0;
+}
+
+int record_lock_format(const struct record_lock *l, char *buf, size_t buflen,
+		       struct err *e)
+{
+	struct out o = { buf, buflen, 0 };
+	int rc = lock_check(l, e);
+
+	if (rc < 0) {
+		if (buflen > 0)
+			buf[0] = '\0';
+		return rc;
+	}
+	out_fmt(&o, "v=%d type=%s", RECORD_VERSION, l->type == 'e' ? "ex" : "sh");
+	for (size_t i = 0; i < l->n; i++)
+		out_fmt(&o, " o=%s:%" PRId64, l->h[i].owner, l->h[i].exp);
+	return out_finish(&o, RECORD_TEXT_MAX, "lock record", e);
+}
+
+int record_lock_parse_text(struct record_lock *out, const char *text, size_t len,
+			   struct err *e)
+{
+	const char *cur = text, *end = text + len;
+	char sh[SHOW_MAX + 4];
+	struct tok t;
+	int rc, first = 1, have_type = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (len > RECORD_TEXT_MAX)
+		return err_set(e, -E2BIG, "lock record: %zu bytes of text (max %d)", len,
+			       RECORD_TEXT_MAX);
+	while ((rc = tok_next(&cur, end, &t, e)) > 0) {
+		if (first) {
+			if ((rc = parse_version(&t, e)) < 0)
+				goto fail;
+			first = 0;
+		} else if (tok_is(&t, "type")) {
+			if (have_type) {
+				rc = err_set(e, -EINVAL, "type: duplicate key");
+				goto fail;
+			}
+			have_type = 1;
+			if (t.vn == 2 && memcmp(t.v, "sh", 2) == 0) {
+				out->type = 's';
+			} else if (t.vn == 2 && memcmp(t.v, "ex", 2) == 0) {
+				out->type = 'e';
+			} else {
+				rc = err_set(e, -EINVAL, "type: \"%s\" is not sh or ex",
+					     show(sh, t.v, t.vn));
+				goto fail;
+			}
+		} else if (tok_is(&t, "o")) {
+			const char *colon = memchr(t.v, ':', t.vn);
+			uint64_t exp;
+
+			if (out->n == RECORD_LOCK_HOLDERS) {
+				rc = err_set(e, -E2BIG, "o: more than %d holders",
+					     RECORD_LOCK_HOLDERS);
+				goto fail;
+			}
+			if (colon == NULL) {
+				rc = err_set(e, -EINVAL, "o: \"%s\" is not <owner>:<exp>",
+					     show(sh, t.v, t.vn));
+				goto fail;
+			}
+			if ((rc = lock_owner_check(t.v, (size_t)(colon - t.v), e)) < 0)
+				goto fail;
+			rc = dec_u64(colon + 1, (size_t)(t.v + t.vn - colon - 1), &exp);
+			if (rc < 0 || exp > INT64_MAX) {
+				rc = err_set(e, rc == -EINVAL ? -EINVAL : -ERANGE,
+					     "o: lease end \"%s\" is not a time",
+					     show(sh, colon + 1, (size_t)(t.v + t.vn - colon - 1)));
+				goto fail;
+			}
+			memcpy(out->h[out->n].owner, t.v, (size_t)(colon - t.v));
+			out->h[out->n].exp = (int64_t)exp;
+			out->n++;
+		} else {
+			rc = err_set(e, -EINVAL, "%.*s: unknown key in a lock record",
+				     (int)t.kn, t.k);
+			goto fail;
+		}
+	}
+	if (rc < 0)
+		goto fail;
+	if (first) {
+		rc = err_set(e, -EINVAL, "v: missing (empty record)");
+		goto fail;
+	}
+	if (!have_type) {
+		rc = err_set(e, -EINVAL, "type: missing (required)");
+		goto fail;
+	}
+	if ((rc = lock_check(out, e)) < 0)
+		goto fail;
+	return 0;
+fail:
+	memset(out, 0, sizeof(*out));
 	return rc;
 }

@@ -31,6 +31,11 @@
 #define RECORD_EC_K_MAX 32        /* ec=k+m: k 1..32 */
 #define RECORD_EC_M_MAX 16        /*         m 0..16 */
 #define RECORD_NAME_BUF 256       /* enough for any owner name + NUL */
+#define RECORD_XATTR_NAME_MAX 255 /* extended attribute name, decoded bytes
+				   * (with its namespace, as XATTR_NAME_MAX) */
+#define RECORD_XATTR_VALUE_MAX 4096 /* one extended attribute value, bytes;
+				     * all of them together must keep the
+				     * inode text within RECORD_TEXT_LONG_MAX */
 
 /* Upper bound on the strings record_text_to_strings() cuts len bytes into. */
 #define RECORD_STRS_FOR(len) ((len) / 128 + 3)
@@ -78,6 +83,8 @@ int record_name_map(char *buf, size_t buflen, const char *zone, uint64_t ino,
 /* <bucket>.<dir>.l.Z */
 int record_name_listing(char *buf, size_t buflen, const char *zone,
 			uint64_t dir, uint64_t bucket);
+/* <ino>.k.Z -- the flock() lock record of an inode */
+int record_name_lock(char *buf, size_t buflen, const char *zone, uint64_t ino);
 /* <first 32 hex>.<last 32 hex>.place.Z */
 int record_name_place(char *buf, size_t buflen, const char *zone,
 		      const struct hash *h);
@@ -215,6 +222,14 @@ struct record_policy {
 	uint8_t m;              /* EC: 0..RECORD_EC_M_MAX parity blocks */
 };
 
+/* One extended attribute (xa=<pct name>:<base64 value>). */
+struct record_xattr {
+	char *name;             /* owned, NUL-terminated, 1..RECORD_XATTR_NAME_MAX */
+	size_t namelen;
+	uint8_t *value;         /* owned (NULL when len is 0) */
+	size_t len;             /* 0..RECORD_XATTR_VALUE_MAX */
+};
+
 struct record_inode {
 	int type;               /* enum record_type; 0 in an empty struct */
 	uint32_t mode;          /* permission bits only, <= 07777 */
@@ -239,6 +254,9 @@ struct record_inode {
 	char *target;           /* owned, NUL-terminated: l only, required */
 	size_t targetlen;       /* 1..RECORD_TARGET_MAX */
 	struct record_refs refs; /* f only: <= RECORD_INLINE_REFS, ends <= size */
+	struct record_xattr *xattrs; /* owned, sorted by name (bytes, shorter
+				      * first), no duplicates; any type */
+	size_t nxattrs;
 	struct record_unknown unknown;
 };
 
@@ -252,6 +270,18 @@ int record_inode_set_data(struct record_inode *r, const void *p, size_t len,
 			  struct err *e);
 int record_inode_set_target(struct record_inode *r, const char *p, size_t len,
 			    struct err *e);
+
+/* Extended attributes. find: the attribute or NULL. set: add or replace
+ * (kept sorted); 0, -EINVAL (empty name or one holding NUL), -ERANGE (name
+ * over RECORD_XATTR_NAME_MAX), -E2BIG (value over RECORD_XATTR_VALUE_MAX),
+ * -ENOMEM. remove: 0 or -ENODATA. Whether the record still fits its text
+ * limit is found by record_inode_format (-ENOSPC). An inode with any xa=
+ * may use RECORD_TEXT_LONG_MAX (answered over TCP), like a symlink. */
+const struct record_xattr *record_inode_xattr_find(const struct record_inode *r,
+						   const char *name, size_t namelen);
+int record_inode_xattr_set(struct record_inode *r, const char *name, size_t namelen,
+			   const void *value, size_t len, struct err *e);
+int record_inode_xattr_remove(struct record_inode *r, const char *name, size_t namelen);
 
 /* Parse a record from its character-strings or its logical text. out is
  * overwritten (release it first if it owned anything). 0 or a negative errno
@@ -315,5 +345,33 @@ int record_entry_parse_text(struct record_entry *out, const char *text,
 			    size_t len, struct err *e);
 int record_entry_format(const struct record_entry *en, char *buf, size_t buflen,
 			struct err *e);
+
+/* ==== lock records: <ino>.k.Z TXT, one RR ====
+ * `v=1 type=sh|ex o=<owner>:<exp> ...`: the holders of an inode's flock()
+ * lock, each with the unix time its lease ends. ex has exactly one holder,
+ * sh one or more; no holder at all is no record. */
+
+#define RECORD_LOCK_HOLDERS 20     /* holders in one record (fits 1000 bytes
+				    * with 33-byte owners) */
+#define RECORD_LOCK_OWNER_MAX 40   /* owner: [0-9a-z.-], 1..40 bytes */
+
+struct record_lock_holder {
+	char owner[RECORD_LOCK_OWNER_MAX + 1];
+	int64_t exp;            /* lease end, unix seconds, >= 0 */
+};
+
+struct record_lock {
+	int type;               /* 's' (shared) or 'e' (exclusive) */
+	size_t n;               /* 1..RECORD_LOCK_HOLDERS */
+	struct record_lock_holder h[RECORD_LOCK_HOLDERS];
+};
+
+/* 0 or -EINVAL / -ERANGE / -E2BIG / -ENOTSUP with the reason in e. */
+int record_lock_parse_text(struct record_lock *out, const char *text, size_t len,
+			   struct err *e);
+/* Canonical text; length, or -EINVAL (bad fields), -E2BIG (over
+ * RECORD_TEXT_MAX), -ENOSPC (buf). */
+int record_lock_format(const struct record_lock *l, char *buf, size_t buflen,
+		       struct err *e);
 
 #endif

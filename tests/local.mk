@@ -119,6 +119,8 @@ INTEGRATION_TESTS += tests/integration/block.sh
 INTEGRATION_TESTS += tests/integration/cluster-mount.sh
 INTEGRATION_TESTS += tests/integration/fuse-basic.sh
 INTEGRATION_TESTS += tests/integration/fuse-names.sh
+INTEGRATION_TESTS += tests/integration/fuse-xattr.sh
+INTEGRATION_TESTS += tests/integration/fuse-lock.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh

@@ -649,6 +649,149 @@ START_TEST(test_inode_symlink)
 }
 END_TEST
 
+START_TEST(test_inode_xattrs)
+{
+	static uint8_t big[RECORD_XATTR_VALUE_MAX + 1];
+	static char name[RECORD_XATTR_NAME_MAX + 2];
+	struct record_inode r, back;
+	struct err e = { 0 };
+	char buf[TEXT_BUF];
+	const char *t;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7);
+	base_inode(&r, RECORD_REG);
+	/* set keeps them sorted; an empty value is a value */
+	ck_assert_int_eq(record_inode_xattr_set(&r, "user.b", 6, "two", 3, &e), 0);
+	ck_assert_int_eq(record_inode_xattr_set(&r, "user.a b=%:", 11, "\0\1\2", 3, &e), 0);
+	ck_assert_int_eq(record_inode_xattr_set(&r, "user.empty", 10, NULL, 0, &e), 0);
+	ck_assert_int_eq(record_inode_xattr_set(&r, "user.b", 6, "TWO!", 4, &e), 0);
+	ck_assert_uint_eq(r.nxattrs, 3);
+	t = round_trip(&r, &back);
+	ck_assert_ptr_nonnull(strstr(t, " xa=user.a%20b%3D%25::AAEC xa=user.b:VFdPIQ== xa=user.empty:"));
+	ck_assert_uint_eq(back.nxattrs, 3);
+	const struct record_xattr *x = record_inode_xattr_find(&back, "user.a b=%:", 11);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_uint_eq(x->len, 3);
+	ck_assert_mem_eq(x->value, "\0\1\2", 3);
+	x = record_inode_xattr_find(&back, "user.empty", 10);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_uint_eq(x->len, 0);
+	ck_assert_ptr_null(record_inode_xattr_find(&back, "user.c", 6));
+	ck_assert_ptr_null(record_inode_xattr_find(&back, "user.", 5));
+	record_inode_release(&back);
+	/* remove */
+	ck_assert_int_eq(record_inode_xattr_remove(&r, "user.b", 6), 0);
+	ck_assert_int_eq(record_inode_xattr_remove(&r, "user.b", 6), -ENODATA);
+	ck_assert_uint_eq(r.nxattrs, 2);
+	ck_assert_int_eq(record_inode_xattr_remove(&r, "user.a b=%:", 11), 0);
+	ck_assert_int_eq(record_inode_xattr_remove(&r, "user.empty", 10), 0);
+	ck_assert_uint_eq(r.nxattrs, 0);
+	t = round_trip(&r, &back);
+	ck_assert_ptr_null(strstr(t, "xa="));
+	record_inode_release(&back);
+	/* limits: name 255, value 4096; a full value makes a long (TCP) record */
+	memset(name, 'n', sizeof(name));
+	ck_assert_int_eq(record_inode_xattr_set(&r, name, RECORD_XATTR_NAME_MAX + 1, "x", 1, &e),
+			 -ERANGE);
+	ck_assert_int_eq(record_inode_xattr_set(&r, name, 0, "x", 1, &e), -EINVAL);
+	ck_assert_int_eq(record_inode_xattr_set(&r, "a\0b", 3, "x", 1, &e), -EINVAL);
+	ck_assert_int_eq(record_inode_xattr_set(&r, "user.big", 8, big, sizeof(big), &e), -E2BIG);
+	ck_assert_int_eq(record_inode_xattr_set(&r, name, RECORD_XATTR_NAME_MAX, big,
+						RECORD_XATTR_VALUE_MAX, &e), 0);
+	t = round_trip(&r, &back);
+	ck_assert_uint_gt(strlen(t), RECORD_TEXT_MAX);
+	x = record_inode_xattr_find(&back, name, RECORD_XATTR_NAME_MAX);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_uint_eq(x->len, RECORD_XATTR_VALUE_MAX);
+	ck_assert_mem_eq(x->value, big, RECORD_XATTR_VALUE_MAX);
+	record_inode_release(&back);
+	/* and through character-strings (a token split across strings) */
+	{
+		struct record_str strs[RECORD_STRS_FOR(TEXT_BUF)];
+		int n = record_text_to_strings(t, strlen(t), strs, RECORD_STRS_FOR(TEXT_BUF), &e);
+
+		ck_assert_int_gt(n, 20);
+		ck_assert_int_eq(record_inode_parse(&back, strs, (size_t)n, &e), 0);
+		ck_assert_uint_eq(back.nxattrs, 1);
+		record_inode_release(&back);
+	}
+	/* three full values do not fit RECORD_TEXT_LONG_MAX: -E2BIG (the mount
+	 * answers ENOSPC) */
+	ck_assert_int_eq(record_inode_xattr_set(&r, "user.2", 6, big, RECORD_XATTR_VALUE_MAX, &e), 0);
+	ck_assert_int_gt(record_inode_format(&r, buf, sizeof(buf), &e), 0);
+	ck_assert_int_eq(record_inode_xattr_set(&r, "user.3", 6, big, RECORD_XATTR_VALUE_MAX, &e), 0);
+	ck_assert_int_eq(record_inode_format(&r, buf, sizeof(buf), &e), -E2BIG);
+	record_inode_release(&r);
+	/* any type may carry them, a directory and a symlink too */
+	base_inode(&r, RECORD_DIR);
+	r.buckets = 1;
+	ck_assert_int_eq(record_inode_xattr_set(&r, "user.d", 6, "v", 1, &e), 0);
+	t = round_trip(&r, &back);
+	ck_assert_ptr_nonnull(strstr(t, " xa=user.d:dg=="));
+	record_inode_release(&back);
+	record_inode_release(&r);
+}
+END_TEST
+
+START_TEST(test_lock)
+{
+	struct record_lock l, back;
+	struct err e = { 0 };
+	char buf[TEXT_BUF], name[RECORD_NAME_BUF];
+	static const struct { const char *text; int rc; const char *msg; } bad[] = {
+		{ "", -EINVAL, "v: missing" },
+		{ "v=1 o=a:1", -EINVAL, "type: missing" },
+		{ "v=1 type=xx o=a:1", -EINVAL, "type: \"xx\" is not sh or ex" },
+		{ "v=1 type=ex", -E2BIG, "0 holders" },
+		{ "v=1 type=ex o=a:1 o=b:2", -EINVAL, "exclusive lock has 2 holders" },
+		{ "v=1 type=sh o=a:1 o=a:2", -EINVAL, "duplicate owner \"a\"" },
+		{ "v=1 type=sh o=A:1", -EINVAL, "outside [0-9a-z.-]" },
+		{ "v=1 type=sh o=a", -EINVAL, "not <owner>:<exp>" },
+		{ "v=1 type=sh o=a:x", -EINVAL, "not a time" },
+		{ "v=1 type=sh o=a:1 z=1", -EINVAL, "z: unknown key" },
+		{ "v=1 type=sh type=sh o=a:1", -EINVAL, "type: duplicate" },
+		{ "v=2 type=sh o=a:1", -ENOTSUP, "newer" },
+	};
+
+	ck_assert_int_gt(record_name_lock(name, sizeof(name), zone, 42), 0);
+	ck_assert_str_eq(name, "42.k.dnsfs.test.");
+	memset(&l, 0, sizeof(l));
+	l.type = 's';
+	for (int i = 0; i < RECORD_LOCK_HOLDERS; i++) {
+		snprintf(l.h[i].owner, sizeof(l.h[i].owner), "%016x.%016x", i + 1, 7 * i);
+		l.h[i].exp = 1700000000 + i;
+	}
+	l.n = RECORD_LOCK_HOLDERS;
+	int n = record_lock_format(&l, buf, sizeof(buf), &e);
+	ck_assert_msg(n > 0 && n <= RECORD_TEXT_MAX, "%d %s", n, e.msg);
+	ck_assert_int_eq(record_lock_parse_text(&back, buf, (size_t)n, &e), 0);
+	ck_assert_uint_eq(back.n, RECORD_LOCK_HOLDERS);
+	ck_assert_int_eq(back.type, 's');
+	ck_assert_str_eq(back.h[19].owner, l.h[19].owner);
+	ck_assert_int_eq(back.h[19].exp, 1700000019);
+	l.type = 'e';
+	l.n = 1;
+	n = record_lock_format(&l, buf, sizeof(buf), &e);
+	ck_assert_str_eq(buf, "v=1 type=ex o=0000000000000001.0000000000000000:1700000000");
+	ck_assert_int_eq(record_lock_parse_text(&back, buf, (size_t)n, &e), 0);
+	ck_assert_int_eq(back.type, 'e');
+	l.n = 2;
+	ck_assert_int_eq(record_lock_format(&l, buf, sizeof(buf), &e), -EINVAL);
+	l.type = 's';
+	l.n = 0;
+	ck_assert_int_eq(record_lock_format(&l, buf, sizeof(buf), &e), -E2BIG);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct err e2 = { 0 };
+
+		ck_assert_int_eq(record_lock_parse_text(&back, bad[i].text, strlen(bad[i].text),
+							&e2), bad[i].rc);
+		ck_assert_msg(strstr(e2.msg, bad[i].msg) != NULL, "%s: %s", bad[i].text, e2.msg);
+		ck_assert_uint_eq(back.n, 0);
+	}
+}
+END_TEST
+
 START_TEST(test_inode_unknown_tokens)
 {
 	const char *in =
@@ -835,6 +978,15 @@ static const struct bad_case {
 	  -EINVAL, "pages: not allowed for type d" },
 	{ "v=1 type=c mode=0777 uid=0 gid=0 nlink=1 size=1 " T_ALL " ver=1 rep=2",
 	  -EINVAL, "rep: not allowed for type c" },
+	{ F_OK " xa=user.a", -EINVAL, "xa: \"user.a\" is not <name>:<base64>" },
+	{ F_OK " xa=:YQ==", -EINVAL, "xa: empty name" },
+	{ F_OK " xa=user.a%00:YQ==", -EINVAL, "xa: empty name or NUL" },
+	{ F_OK " xa=user.a%3a:YQ==", -EINVAL, "xa:" },
+	{ F_OK " xa=user.a:YQ", -EINVAL, "xa: value of \"user.a\" is not canonical base64" },
+	{ F_OK " xa=user.b:YQ== xa=user.a:YQ==", -EINVAL, "xa: names not in increasing order" },
+	{ F_OK " xa=user.a:YQ== xa=user.a:Yg==", -EINVAL, "duplicate (\"user.a\")" },
+	{ "@xabig", -E2BIG, "xa: value of 4097 bytes (max 4096)" },
+	{ "@xaname", -ERANGE, "xa: name longer than 255 bytes" },
 };
 
 #define NBAD_INODE ((int)(sizeof(bad_inode) / sizeof(bad_inode[0])))
@@ -856,6 +1008,22 @@ START_TEST(test_malformed_inode)
 		size_t want = c->text[1] == 't' ? RECORD_TEXT_MAX + 1 : RECORD_TEXT_LONG_MAX + 1;
 		memset(text + len, 'p', want - len);
 		len = want;
+		text[len] = '\0';
+	} else if (strcmp(c->text, "@xabig") == 0 || strcmp(c->text, "@xaname") == 0) {
+		len = (size_t)snprintf(text, sizeof(text), "%s xa=", FS("0"));
+		if (c->text[3] == 'b') {
+			memcpy(text + len, "user.a:", 7);
+			len += 7;
+			memset(text + len, 'A', 5460); /* 4095 bytes */
+			len += 5460;
+			memcpy(text + len, "AAA=", 4); /* + 2 */
+			len += 4;
+		} else {
+			memset(text + len, 'n', 256);
+			len += 256;
+			memcpy(text + len, ":YQ==", 5);
+			len += 5;
+		}
 		text[len] = '\0';
 	} else if (strcmp(c->text, "@data") == 0) {
 		len = (size_t)snprintf(text, sizeof(text), "%s", FS("513"));
@@ -1321,6 +1489,8 @@ static Suite *record_suite(void)
 	tcase_add_test(tc, test_inode_types);
 	tcase_add_test(tc, test_inode_inline_data);
 	tcase_add_test(tc, test_inode_symlink);
+	tcase_add_test(tc, test_inode_xattrs);
+	tcase_add_test(tc, test_lock);
 	tcase_add_test(tc, test_inode_unknown_tokens);
 	tcase_add_test(tc, test_inode_format_checks);
 	suite_add_tcase(s, tc);
