@@ -173,6 +173,16 @@ static int inode_get(struct fs *fs, uint64_t ino, struct fs_inode *out, struct e
 	return r;
 }
 
+/* Allocate an inode and read it fresh: what every single-inode operation
+ * starts with. *out is NULL or owned by the caller (inode_free) either way. */
+static int inode_load(struct fs *fs, uint64_t ino, struct fs_inode **out, struct err *e)
+{
+	*out = inode_alloc();
+	if (*out == NULL)
+		return err_set(e, -ENOMEM, "out of memory");
+	return inode_get(fs, ino, *out, e);
+}
+
 /* lookup(parent, name): one query of the dentry, which the mds answers with
  * the CNAME and the inode TXT it points to. *cname gets the CNAME rdata
  * (for a prerequisite) when not NULL. */
@@ -1258,10 +1268,10 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fs_inode *in = inode_alloc();
+	struct fs_inode *in;
 	struct err e = { 0 };
 	struct stat st;
-	int r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+	int r = inode_load(req_fs(req), ino, &in, &e);
 
 	if (r == 0) {
 		inode_stat(in, &st);
@@ -1398,9 +1408,9 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	struct fs_inode *in = inode_alloc();
+	struct fs_inode *in;
 	struct err e = { 0 };
-	int r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+	int r = inode_load(req_fs(req), ino, &in, &e);
 
 	if (r == 0 && in->r.type != RECORD_LNK)
 		r = -EINVAL;
@@ -1743,8 +1753,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 		fuse_reply_err(req, E2BIG);
 		return;
 	}
-	in = inode_alloc();
-	r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+	r = inode_load(req_fs(req), ino, &in, &e);
 	if (r == 0)
 		r = inode_cas(req_fs(req), in, &ch, &e);
 	if (r == -E2BIG)                /* the inode record would not fit */
@@ -1764,8 +1773,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	in = inode_alloc();
-	r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+	r = inode_load(req_fs(req), ino, &in, &e);
 	if (r < 0) {
 		fuse_reply_err(req, user_errno(r, "getxattr", &e));
 	} else if ((x = record_inode_xattr_find(&in->r, name, strlen(name))) == NULL) {
@@ -1782,11 +1790,11 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	struct fs_inode *in = inode_alloc();
+	struct fs_inode *in;
 	struct err e = { 0 };
 	size_t total = 0;
 	char *buf;
-	int r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+	int r = inode_load(req_fs(req), ino, &in, &e);
 
 	if (r < 0) {
 		fuse_reply_err(req, user_errno(r, "listxattr", &e));
@@ -1825,8 +1833,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	in = inode_alloc();
-	r = in == NULL ? -ENOMEM : inode_get(req_fs(req), ino, in, &e);
+	r = inode_load(req_fs(req), ino, &in, &e);
 	if (r == 0)
 		r = inode_cas(req_fs(req), in, &ch, &e);
 	fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "removexattr", &e));
