@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "blockclient.h"
+#include "cred.h"
 #include "fs.h"
 #include "log.h"
 #include "mdc.h"
@@ -40,6 +41,7 @@ struct fs {
 	struct blockclient *bc;         /* content */
 	struct tsig_keyring bkr;        /* the block key (owned) */
 	unsigned rep;                   /* copies of new files' blocks */
+	pthread_mutex_t ino_mu;         /* guards next_ino, end_ino */
 	uint64_t next_ino;              /* next free number of the claimed range */
 	uint64_t end_ino;               /* end of the claimed range (exclusive) */
 	/* flock: this client's id, the locks it holds (renewed by a thread) */
@@ -84,6 +86,8 @@ struct fs_file {
 struct fs_dir {
 	struct record_entry *v;         /* owned */
 	size_t n;
+	uint64_t parent;                /* its "..": parent=, or itself (the
+					 * root, or a directory without one) */
 };
 
 static struct record_time now_time(void)
@@ -379,6 +383,8 @@ struct change {
 	const struct record_refs *refs; /*   or these refs */
 	int to_set;                     /* FUSE_SET_ATTR_* (not SIZE) */
 	struct stat attr;
+	const struct cred *who;         /* the caller of a mode change; NULL:
+					 * privileged (keeps S_ISGID) */
 	int xop;                        /* XOP_SET / XOP_REMOVE an xattr: */
 	const char *xname;              /*   name (NUL-terminated) */
 	const void *xval;               /*   value (XOP_SET) */
@@ -481,12 +487,18 @@ static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record
 		if (r < 0)
 			return r;
 	}
-	if (ch->to_set & FUSE_SET_ATTR_MODE)
-		nr->mode = ch->attr.st_mode & 07777;
 	if (ch->to_set & FUSE_SET_ATTR_UID)
 		nr->uid = ch->attr.st_uid;
 	if (ch->to_set & FUSE_SET_ATTR_GID)
 		nr->gid = ch->attr.st_gid;
+	if (ch->to_set & FUSE_SET_ATTR_MODE) {
+		nr->mode = ch->attr.st_mode & 07777;
+		/* S_ISGID stays only for a caller in the (new) group, as Linux's
+		 * setattr_copy has it; the kernel's FUSE path leaves that to us
+		 * when a write by another user kills the set-ID bits */
+		if (ch->who != NULL && !cred_keeps_sgid(ch->who, nr->gid))
+			nr->mode &= ~(uint32_t)S_ISGID;
+	}
 	if (ch->to_set & FUSE_SET_ATTR_ATIME_NOW)
 		nr->atime = now;
 	else if (ch->to_set & FUSE_SET_ATTR_ATIME)
@@ -573,8 +585,9 @@ static int content_store(struct fs *fs, struct fs_inode *cur, const uint8_t *buf
 }
 
 /* Claim a range of inode numbers: an UPDATE that adds <range>.r.Z with the
- * prerequisite that the name is not in use, so two clients never share one. */
-static int ino_alloc(struct fs *fs, uint64_t *ino, struct err *e)
+ * prerequisite that the name is not in use, so two clients never share one.
+ * Called with ino_mu held. */
+static int ino_claim(struct fs *fs, uint64_t *ino, struct err *e)
 {
 	int r = -EIO;
 
@@ -623,6 +636,18 @@ static int ino_alloc(struct fs *fs, uint64_t *ino, struct err *e)
 	return r;
 }
 
+/* The next inode number; threads share the claimed range (one claim at a
+ * time: the others wait for it rather than claim ranges of their own). */
+static int ino_alloc(struct fs *fs, uint64_t *ino, struct err *e)
+{
+	int r;
+
+	pthread_mutex_lock(&fs->ino_mu);
+	r = ino_claim(fs, ino, e);
+	pthread_mutex_unlock(&fs->ino_mu);
+	return r;
+}
+
 /* Listing entry rdata for (name, ino, type). */
 static int entry_rdata(const char *name, uint64_t ino, int type, uint8_t *rd, struct err *e)
 {
@@ -652,12 +677,32 @@ static int parent_change(struct fs *fs, struct mdc_update *u, const struct fs_in
 	return put_inode(fs, u, parent->ino, &np->r, np->rdata, &np->rdlen, e);
 }
 
-/* create/mkdir as ONE UPDATE: prerequisites (dentry name and inode name not
- * in use, parent TXT unchanged) and updates (dentry CNAME, inode TXT,
- * listing entry, new parent TXT). */
-static int do_create(struct fs *fs, uint64_t parent, const char *name, mode_t mode, int type,
-		     const char *link, const struct fuse_ctx *ctx, struct fs_inode *child,
-		     struct err *e)
+/* The owner and mode of a new inode, as Linux's inode_init_owner: the
+ * caller's fsuid and fsgid, except in a set-group-ID directory, whose group
+ * the child takes and whose S_ISGID a subdirectory inherits. (Stripping
+ * S_ISGID from a file the caller could not set it on is the kernel's work,
+ * done before the request reaches us.) */
+static void create_owner(struct record_inode *c, const struct record_inode *dir, mode_t mode,
+			 const struct fuse_ctx *ctx)
+{
+	c->mode = mode & 07777;
+	c->uid = ctx->uid;
+	c->gid = ctx->gid;
+	if (dir->mode & S_ISGID) {
+		c->gid = dir->gid;
+		if (c->type == RECORD_DIR)
+			c->mode |= S_ISGID;
+	}
+	if (c->type == RECORD_LNK)
+		c->mode = 0777;
+}
+
+/* create/mkdir/symlink/mknod as ONE UPDATE: prerequisites (dentry name and
+ * inode name not in use, parent TXT unchanged) and updates (dentry CNAME,
+ * inode TXT, listing entry, new parent TXT). rdev: of a device (type c, b). */
+static int create_node(struct fs *fs, uint64_t parent, const char *name, mode_t mode, int type,
+		       const char *link, uint64_t rdev, const struct fuse_ctx *ctx,
+		       struct fs_inode *child, struct err *e)
 {
 	struct fs_inode *p = inode_alloc(), *np = inode_alloc();
 	char dname[RECORD_NAME_BUF], iname[RECORD_NAME_BUF], lname[RECORD_NAME_BUF];
@@ -694,20 +739,20 @@ static int do_create(struct fs *fs, uint64_t parent, const char *name, mode_t mo
 	record_inode_release(&child->r);
 	child->ino = ino;
 	child->r.type = type;
-	child->r.mode = mode & 07777;
-	child->r.uid = ctx->uid;
-	child->r.gid = ctx->gid;
 	child->r.nlink = type == RECORD_DIR ? 2 : 1;
 	child->r.mtime = child->r.ctime = child->r.atime = now_time();
 	child->r.ver = 1;
-	child->r.policy = (struct record_policy){ .kind = RECORD_POLICY_REP, .rep = (uint8_t)fs->rep };
+	/* a policy is for content: files and directories (inherited) only */
+	if (type == RECORD_REG || type == RECORD_DIR)
+		child->r.policy = (struct record_policy){ .kind = RECORD_POLICY_REP,
+							  .rep = (uint8_t)fs->rep };
 	if (type == RECORD_DIR) {
 		child->r.buckets = 1;
 		child->r.parent = parent;
 	}
+	if (type == RECORD_CHR || type == RECORD_BLK)
+		child->r.rdev = rdev;
 	if (type == RECORD_LNK) {
-		child->r.policy.kind = RECORD_POLICY_NONE;
-		child->r.mode = 0777;
 		r = record_inode_set_target(&child->r, link, strlen(link), e);
 		if (r < 0)
 			goto fail;
@@ -716,6 +761,7 @@ static int do_create(struct fs *fs, uint64_t parent, const char *name, mode_t mo
 	for (int t = 0; t < FS_CAS_TRIES; t++) {
 		struct mdc_update u;
 
+		create_owner(&child->r, &p->r, mode, ctx);      /* of the parent as read */
 		r = mdc_update_begin(&fs->mdc, &u);
 		mdc_pre_nxdomain(&u, dname);
 		mdc_pre_nxdomain(&u, iname);
@@ -744,6 +790,13 @@ fail:
 	inode_free(p);
 	inode_free(np);
 	return r;
+}
+
+static int do_create(struct fs *fs, uint64_t parent, const char *name, mode_t mode, int type,
+		     const char *link, const struct fuse_ctx *ctx, struct fs_inode *child,
+		     struct err *e)
+{
+	return create_node(fs, parent, name, mode, type, link, 0, ctx, child, e);
 }
 
 static int inode_touch(struct fs *fs, struct mdc_update *u, const struct fs_inode *cur,
@@ -1316,9 +1369,10 @@ static int file_commit(struct fs *fs, struct fs_file *f, struct err *e)
 }
 
 static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_set,
-		      struct fuse_file_info *fi, struct fs_inode *out, struct err *e)
+		      struct fuse_file_info *fi, const struct cred *who, struct fs_inode *out,
+		      struct err *e)
 {
-	struct change ch = { .to_set = to_set & ~FUSE_SET_ATTR_SIZE, .attr = *attr };
+	struct change ch = { .to_set = to_set & ~FUSE_SET_ATTR_SIZE, .attr = *attr, .who = who };
 	struct fs_file *f = fi != NULL ? (struct fs_file *)(uintptr_t)fi->fh : NULL;
 	uint8_t *buf = NULL;
 	size_t cap = 0, len = 0;
@@ -1330,6 +1384,10 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_s
 		return inode_cas(fs, out, &ch, e);
 	if (out->r.type != RECORD_REG)
 		return -EISDIR;
+	if (f == NULL && (uint64_t)attr->st_size == out->r.size)
+		/* truncate(2) to the size it has changes nothing, not even the
+		 * times (as ext4 and tmpfs) */
+		return ch.to_set != 0 ? inode_cas(fs, out, &ch, e) : 0;
 	if (f != NULL) {                /* ftruncate: the open file's content */
 		r = buf_resize(&f->buf, &f->cap, &f->size, (size_t)attr->st_size);
 		if (r == 0) {
@@ -1357,10 +1415,19 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		       struct fuse_file_info *fi)
 {
 	struct fs_inode *in = inode_alloc();
+	struct cred who = { 0 };
 	struct err e = { 0 };
 	struct stat st;
-	int r = in == NULL ? -ENOMEM : do_setattr(req_fs(req), ino, attr, to_set, fi, in, &e);
+	int r = in == NULL ? -ENOMEM : 0;
+	int unpriv = 0;
 
+	if (r == 0 && (to_set & FUSE_SET_ATTR_MODE)) {  /* only a mode change asks */
+		r = cred_init(&who, req, &e);
+		unpriv = r == 0 && !cred_privileged(&who);
+	}
+	if (r == 0)
+		r = do_setattr(req_fs(req), ino, attr, to_set, fi, unpriv ? &who : NULL, in, &e);
+	cred_release(&who);
 	if (r == 0) {
 		inode_stat(in, &st);
 		fuse_reply_attr(req, &st, FS_TIMEOUT);
@@ -1402,6 +1469,37 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 		fuse_reply_entry(req, &ep);
 	} else {
 		fuse_reply_err(req, user_errno(r, "symlink", &e));
+	}
+	inode_free(in);
+}
+
+/* mknod of every type but a directory or a symlink (they have their own
+ * operations): a regular file (also what mknod with no type makes: the
+ * kernel passes S_IFREG), a FIFO, a UNIX socket node, a character or block
+ * device whose rdev is kept as the kernel gave it. The kernel serves the
+ * special files itself (pipes, sockets, device drivers): only their inodes
+ * are ours. */
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     dev_t rdev)
+{
+	struct fs_inode *in = inode_alloc();
+	struct fuse_entry_param ep;
+	struct err e = { 0 };
+	int type = record_type_from_mode((mode & S_IFMT) != 0 ? mode : (mode | S_IFREG));
+	int r;
+
+	if (in == NULL)
+		r = -ENOMEM;
+	else if (type == 0 || type == RECORD_DIR || type == RECORD_LNK)
+		r = -EINVAL;
+	else
+		r = create_node(req_fs(req), parent, name, mode, type, NULL, (uint64_t)rdev,
+				fuse_req_ctx(req), in, &e);
+	if (r == 0) {
+		inode_entry(in, &ep);
+		fuse_reply_entry(req, &ep);
+	} else {
+		fuse_reply_err(req, user_errno(r, "mknod", &e));
 	}
 	inode_free(in);
 }
@@ -1620,6 +1718,7 @@ static int do_opendir(struct fs *fs, fuse_ino_t ino, struct fs_dir **out, struct
 		r = -ENOTDIR;
 		goto fail;
 	}
+	d->parent = in->r.parent != 0 ? in->r.parent : ino;
 	name_listing(fs, name, ino);
 	if ((r = mdc_query(&fs->mdc, name, WIRE_T_TXT, &a, e)) < 0)
 		goto fail;
@@ -1687,7 +1786,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 		if (i < 2) {
 			name = i == 0 ? "." : "..";
-			st.st_ino = ino;        /* ".." is resolved by the kernel */
+			st.st_ino = i == 0 ? ino : d->parent;
 			st.st_mode = S_IFDIR;
 		} else {
 			name = d->v[i - 2].name;
@@ -2130,7 +2229,7 @@ static void op_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 }
 
 
-/* Not set (the kernel answers ENOSYS): mknod, fallocate, copy_file_range.
+/* Not set (the kernel answers ENOSYS): fallocate, copy_file_range.
  * getlk/setlk (fcntl byte ranges) answer EOPNOTSUPP; flock is cluster-wide. */
 const struct fuse_lowlevel_ops fs_ops = {
 	.lookup = op_lookup,
@@ -2139,6 +2238,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.getattr = op_getattr,
 	.setattr = op_setattr,
 	.mkdir = op_mkdir,
+	.mknod = op_mknod,
 	.symlink = op_symlink,
 	.readlink = op_readlink,
 	.unlink = op_unlink,
@@ -2194,6 +2294,7 @@ int fs_new(struct fs **out, const struct fs_opts *o, struct err *e)
 
 	if (fs == NULL)
 		return -ENOMEM;
+	pthread_mutex_init(&fs->ino_mu, NULL);
 	pthread_mutex_init(&fs->lk_mu, NULL);
 	pthread_cond_init(&fs->lk_cv, NULL);
 	fs->lease = o->lock_lease > 0 ? o->lock_lease : FS_LOCK_LEASE;
@@ -2282,6 +2383,7 @@ void fs_free(struct fs *fs)
 	free(fs->held);
 	pthread_cond_destroy(&fs->lk_cv);
 	pthread_mutex_destroy(&fs->lk_mu);
+	pthread_mutex_destroy(&fs->ino_mu);
 	blockclient_free(fs->bc);
 	tsig_keyring_release(&fs->bkr);
 	mdc_release(&fs->mdc);

@@ -2,8 +2,9 @@
 # tests/lib.sh. `fuse_setup NBLOCKD TOOL...` skips the script (TAP SKIP)
 # without root and /dev/fuse, bails if a tool is missing, starts a cluster
 # with --no-mount in $C and defines $M (the mount point), $Z (the zone),
-# D (dig at the mds), mounted, do_mount and remount. Cleanup unmounts and
-# stops the cluster on every exit path.
+# D (dig at the mds), mounted, do_mount and remount (both pass their
+# arguments to dnsfs-mount, e.g. -o allow_other). Cleanup unmounts and stops
+# the cluster on every exit path.
 MOUNT="$top_builddir/fuse-client/dnsfs-mount"
 
 fuse_setup() {
@@ -30,11 +31,11 @@ fuse_setup() {
 D() { dig +norec +time=2 +tries=2 -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "$@"; }
 mounted() { grep -q " $M fuse" /proc/mounts; }
 do_mount() {
-	"$MOUNT" -f --env "$C/cluster.env" "$M" >>"$TMP/mount.log" 2>&1 &
+	"$MOUNT" -f --env "$C/cluster.env" "$@" "$M" >>"$TMP/mount.log" 2>&1 &
 	wait_for 10 mounted
 }
 remount() {
 	fusermount3 -u "$M"
 	wait_for 5 sh -c "! grep -q ' $M fuse' /proc/mounts"
-	do_mount
+	do_mount "$@"
 }

@@ -2,7 +2,8 @@
 # files of 0 B, 10 B, 100 KiB and 3 MiB written and read back, ls and stat,
 # a remount that reads everything again from DNS + blockd, unlink, rmdir
 # (ENOTEMPTY first), the inode TXT in dig, clear errors for what is not built
-# (mknod); rename, symlinks and links are in fuse-names.sh.
+# (fallocate); rename, symlinks and links are in fuse-names.sh, mknod and
+# POSIX conformance in fuse-posix.sh.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/fuse-lib.sh"
 fuse_setup 6 dig cmp
@@ -68,7 +69,8 @@ check_eq "the root is empty" "" "$(ls -A "$M")"
 
 # ---- not yet built: clear errors ---------------------------------------------
 echo x >"$M/a"
-check_match "mknod (mkfifo): Function not implemented" "not implemented" "$(mkfifo "$M/p" 2>&1)"
+check_match "fallocate(2): Operation not supported" "not supported" "$(fallocate -l 4096 "$M/a" 2>&1)"
+check "mkfifo makes a FIFO" sh -c "mkfifo '$M/p' && test -p '$M/p' && rm '$M/p'"
 check_match "statfs answers" "dnsfs" "$(df -h "$M" | tail -1)"
 rm "$M/a"
 
