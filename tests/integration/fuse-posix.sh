@@ -439,8 +439,74 @@ lstat m/null type,mode,uid,gid,rdev             => 0 chr 600 5 6 1,3
 truncate m/ff 0                                 => EINVAL
 "
 
+# ---- chown of every type: set-ID bits, group lists, ctime -------------------------------
+# mk TYPE NAME / rm TYPE NAME: the probe line that makes / removes one
+mk() {
+	case $1 in
+	reg) echo "create $2 0644" ;; dir) echo "mkdir $2 0755" ;;
+	fifo) echo "mknod $2 fifo 0644" ;; sock) echo "mknod $2 sock 0644" ;;
+	blk) echo "mknod $2 blk 0644 1 2" ;; chr) echo "mknod $2 chr 0644 1 2" ;;
+	esac
+}
+rm_() { [ "$1" = dir ] && echo "rmdir $2" || echo "unlink $2"; }
+for type in reg dir fifo sock blk chr; do
+	probe "
+$(mk $type y)                                   => 0
+chown y 65534 65533                             => 0
+chmod y 06555                                   => 0
+lstat y mode,uid,gid                            => 0 6555 65534 65533
+as 65534 65533,65532 chown y 65534 65532        => 0
+lstat y mode,uid,gid
+chmod y 06555                                   => 0
+as 65534 65533,65532 chown y -1 65533           => 0
+lstat y mode,uid,gid
+chmod y 06555                                   => 0
+as 65534 65533,65532 chown y -1 -1              => 0
+lstat y mode,uid,gid
+as 65534 65533,65532 chown y -1 65531           => EPERM
+symlink y yl                                    => 0
+chmod yl 06555                                  => 0
+as 65534 65533,65532 chown yl 65534 65532       => 0
+lstat y mode,uid,gid
+lstat yl uid,gid                                => 0 0 0
+as 65534 65532 lchown yl -1 -1                  => 0
+unlink yl                                       => 0
+chown y 0 0                                     => 0
+chmod y 06555                                   => 0
+chown y 65532 65531                             => 0
+lstat y mode,uid,gid
+chown y 0 0                                     => 0
+as 65534 65534 chown y -1 -1                    => 0
+lstat y uid,gid                                 => 0 0 0
+changed y ctime -- as 65534 65534 chown y 65534 -1  => EPERM ctime:same
+changed y ctime -- as 65534 65534 chown y -1 65534  => EPERM ctime:same
+changed y ctime -- chown y 123 456              => 0 ctime:changed
+changed y ctime -- as 123 456 chown y 123 456   => 0 ctime:changed
+changed y ctime -- chown y -1 -1                => 0 ctime:changed
+$(rm_ $type y)                                  => 0
+"
+done
+
 # ---- truncate, ftruncate, posix_fallocate ---------------------------------------------
 probe "
+create big 0644                                 => 0
+ftruncate big 1234567                           => 0
+lstat big size                                  => 0 1234567
+zeros big 1234000 1000                          => 0 567 zeros
+ftruncate big 567 O_WRONLY                      => 0
+lstat big size                                  => 0 567
+unlink big                                      => 0
+createdo cf 0 ftruncate 0                       => 0
+unlink cf                                       => 0
+createdo cf 0 posix_fallocate 1                 => 0
+lstat cf size,mode                              => 0 1 0
+unlink cf                                       => 0
+chmod . 0777                                    => 0
+as 65534 65534 createdo cf 0 ftruncate 0        => 0
+unlink cf                                       => 0
+as 65534 65534 createdo cf 0 posix_fallocate 1  => 0
+unlink cf                                       => 0
+chmod . 0755                                    => 0
 create tr 0644                                  => 0
 write tr hello                                  => 0
 truncate tr 10000                               => 0

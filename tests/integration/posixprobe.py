@@ -166,6 +166,15 @@ def op(argv):
             os.ftruncate(fd, int(a[1]))
         finally:
             os.close(fd)
+    elif o == "createdo":               # createdo PATH MODE ftruncate|posix_fallocate N:
+        fd = os.open(a[0], os.O_CREAT | os.O_RDWR, int(a[1], 8))   # on the new descriptor
+        try:
+            if a[2] == "ftruncate":
+                os.ftruncate(fd, int(a[3]))
+            else:
+                os.posix_fallocate(fd, 0, int(a[3]))
+        finally:
+            os.close(fd)
     elif o == "write":                  # write PATH TEXT: at offset 0, no O_TRUNC
         fd = os.open(a[0], os.O_WRONLY)
         try:
