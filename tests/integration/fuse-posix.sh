@@ -162,6 +162,41 @@ lstat d type                            => ENOENT
 rename e emp                            => ENOTEMPTY
 "
 
+# ---- creation modes and owners -----------------------------------------------------
+probe "
+umask 077                                       => 0
+open um O_CREAT,O_WRONLY 0151                   => 0
+lstat um type,mode                              => 0 reg 100
+mkdir umd 0777                                  => 0
+lstat umd mode                                  => 0 700
+umask 0501                                      => 0
+mknod umf fifo 0345                             => 0
+lstat umf mode                                  => 0 244
+umask 0                                         => 0
+open ux O_CREAT,O_WRONLY 0151                   => 0
+lstat ux type,mode                              => 0 reg 151
+chown . 65534 65534                             => 0
+as 65534 65534 open uo O_CREAT,O_WRONLY 0644    => 0
+lstat uo uid,gid                                => 0 65534 65534
+as 65534 65533 open uo2 O_CREAT,O_WRONLY 0644   => 0
+lstat uo2 uid,gid                               => 0 65534 65533
+chown . 0 0                                     => 0
+changed . mtime,ctime -- open uo O_CREAT,O_RDONLY  => 0 mtime:same ctime:same
+create lk 0644                                  => 0
+symlink lk lks                                  => 0
+link lks lks2                                   => 0
+lstat lks type,nlink                            => 0 lnk 2
+lstat lk nlink                                  => 0 1
+chmod . 0777                                    => 0
+as 65534 65534 link lk hl
+chmod lk 0666                                   => 0
+as 65534 65534 link lk hl                       => 0
+chmod . 0755                                    => 0
+create ou 0644                                  => 0
+write ou data                                   => 0
+todo openunlink ou                              => 0 nlink=0 size=10 still here
+"
+
 # ---- link counts -------------------------------------------------------------
 probe "
 mkdir n 0755                            => 0

@@ -226,6 +226,17 @@ def op(argv):
         return readdir(a[0])
     elif o == "ls":
         return " ".join(sorted(os.listdir(a[0])))
+    elif o == "umask":
+        os.umask(int(a[0], 8))
+    elif o == "openunlink":             # open, unlink, then write and fstat the descriptor
+        fd = os.open(a[0], os.O_RDWR)
+        try:
+            os.unlink(a[0])
+            os.write(fd, b"still here")
+            st = os.fstat(fd)
+            return "nlink=%d size=%d %s" % (st.st_nlink, st.st_size, os.pread(fd, 100, 0).decode())
+        finally:
+            os.close(fd)
     elif o == "sleep":
         time.sleep(float(a[0]))
     else:
