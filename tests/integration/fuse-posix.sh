@@ -107,6 +107,24 @@ lstat sl4095 type,size,mode             => 0 lnk 4095 777
 symlink $t4096 sl4096                   => ENAMETOOLONG
 "
 
+# names that need encoding in DNS: spaces, %, quotes, =, ;, UTF-8 (255 bytes)
+u255=$(python3 -c 'print("\u00e9" * 127 + "x")')
+u256=$(python3 -c 'print("\u00e9" * 128)')
+mkdir "$TP/enc" "$MP/enc"
+probe "
+create 'enc/sp ace' 0644                        => 0
+create 'enc/50%25 \"q\" \\b' 0644                => 0
+create 'enc/a=b;c' 0644                         => 0
+mkdir 'enc/.hidden dir' 0755                    => 0
+symlink '../x y%' 'enc/l nk'                    => 0
+readlink 'enc/l nk' '../x y%'                   => 0 7 same
+create 'enc/$u255' 0644                         => 0
+create 'enc/$u256' 0644                         => ENAMETOOLONG
+rename 'enc/sp ace' 'enc/café'             => 0
+ls enc
+readdir enc
+"
+
 # ---- errno of the namespace operations ----------------------------------------
 probe "
 mkdir d 0755                            => 0
@@ -150,7 +168,7 @@ link f x                                => EEXIST
 link nope n2                            => ENOENT
 link f f2                               => 0
 rename f f2                             => 0
-ls .                                    => 0 d e f f2 sl1023 sl4095 x
+ls .                                    => 0 d e enc f f2 sl1023 sl4095 x
 unlink f2                               => 0
 mkdir emp 0755                          => 0
 rename e/x emp/x                        => 0
