@@ -284,6 +284,16 @@ def run(argv):
             return "changed: " + errno.errorcode.get(ex.errno, str(ex.errno))
         return res + " " + " ".join("%s:%s" % (f, "changed" if field(st0, f) != field(st1, f)
                                               else "same") for f in fields)
+    if argv[0] == "born":               # born DIR NEW -- OP...: NEW's times are past DIR's ctime
+        try:
+            t0 = os.lstat(argv[1]).st_ctime_ns
+            time.sleep(0.05)
+            res = run(argv[4:])
+            st = os.lstat(argv[2])
+        except OSError as ex:
+            return "born: " + errno.errorcode.get(ex.errno, str(ex.errno))
+        return res + " " + " ".join("%s:%s" % (f, "newer" if getattr(st, "st_%s_ns" % f) > t0
+                                              else "older") for f in ("atime", "mtime", "ctime"))
     try:
         v = op(argv)
     except OSError as ex:
