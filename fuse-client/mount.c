@@ -49,6 +49,11 @@ static void usage(const char *prog)
 	       "  -o timeout=MS         deadline of one DNS query or UPDATE (default 3000)\n"
 	       "  -o lock_lease=S       flock lease, renewed every S/3 s (default 30)\n"
 	       "  --env FILE|DIR        read the above from a cluster.env (options win)\n"
+	       "  -o allow_other        let other users in (permissions are checked by the\n"
+	       "                        kernel: default_permissions is always on; a user\n"
+	       "                        other than root needs user_allow_other in fuse.conf)\n"
+	       "  -o dev,suid           device nodes open, set-ID bits act (libfuse mounts\n"
+	       "                        nodev,nosuid unless told)\n"
 	       "  -f                    foreground (log to stderr, else syslog)\n"
 	       "  -d                    debug: foreground and FUSE request trace\n", prog);
 }
