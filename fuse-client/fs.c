@@ -383,8 +383,10 @@ struct change {
 	const struct record_refs *refs; /*   or these refs */
 	int to_set;                     /* FUSE_SET_ATTR_* (not SIZE) */
 	struct stat attr;
-	const struct cred *who;         /* the caller of a mode change; NULL:
+	const struct cred *who;         /* the caller of a setattr; NULL:
 					 * privileged (keeps S_ISGID) */
+	int kill_sgid;                  /* a setattr that sets no attribute but
+					 * the size: see sgid_killed() */
 	int xop;                        /* XOP_SET / XOP_REMOVE an xattr: */
 	const char *xname;              /*   name (NUL-terminated) */
 	const void *xval;               /*   value (XOP_SET) */
@@ -393,6 +395,18 @@ struct change {
 };
 
 enum { XOP_NONE, XOP_SET, XOP_REMOVE };
+
+/* Whether a setattr that sets no attribute but maybe the size, from the
+ * caller who, clears S_ISGID of r. Linux clears S_ISGID without S_IXGRP
+ * (02767) when a caller outside the file's group writes, truncates or
+ * chowns a non-directory (setattr_should_drop_sgid); the kernel's FUSE path
+ * clears only S_ISUID and group-executable S_ISGID itself and sends such a
+ * request with no mode in it, so the rule is applied here. */
+static int sgid_killed(const struct change *ch, const struct record_inode *r)
+{
+	return ch->kill_sgid && ch->who != NULL && r->type != RECORD_DIR &&
+	       (r->mode & (S_ISGID | S_IXGRP)) == S_ISGID && !cred_keeps_sgid(ch->who, r->gid);
+}
 
 /* Apply ch to the copy nr of cur; block-map pages go into u. */
 static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record_inode *nr,
@@ -499,6 +513,8 @@ static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record
 		if (ch->who != NULL && !cred_keeps_sgid(ch->who, nr->gid))
 			nr->mode &= ~(uint32_t)S_ISGID;
 	}
+	if (sgid_killed(ch, nr))
+		nr->mode &= ~(uint32_t)S_ISGID;
 	if (ch->to_set & FUSE_SET_ATTR_ATIME_NOW)
 		nr->atime = now;
 	else if (ch->to_set & FUSE_SET_ATTR_ATIME)
@@ -1372,7 +1388,8 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_s
 		      struct fuse_file_info *fi, const struct cred *who, struct fs_inode *out,
 		      struct err *e)
 {
-	struct change ch = { .to_set = to_set & ~FUSE_SET_ATTR_SIZE, .attr = *attr, .who = who };
+	struct change ch = { .to_set = to_set & ~FUSE_SET_ATTR_SIZE, .attr = *attr, .who = who,
+			     .kill_sgid = (to_set & ~FUSE_SET_ATTR_SIZE) == 0 };
 	struct fs_file *f = fi != NULL ? (struct fs_file *)(uintptr_t)fi->fh : NULL;
 	uint8_t *buf = NULL;
 	size_t cap = 0, len = 0;
@@ -1386,8 +1403,8 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_s
 		return -EISDIR;
 	if (f == NULL && (uint64_t)attr->st_size == out->r.size)
 		/* truncate(2) to the size it has changes nothing, not even the
-		 * times (as ext4 and tmpfs) */
-		return ch.to_set != 0 ? inode_cas(fs, out, &ch, e) : 0;
+		 * times (as ext4 and tmpfs), but for the set-ID rule */
+		return ch.to_set != 0 || sgid_killed(&ch, &out->r) ? inode_cas(fs, out, &ch, e) : 0;
 	if (f != NULL) {                /* ftruncate: the open file's content */
 		r = buf_resize(&f->buf, &f->cap, &f->size, (size_t)attr->st_size);
 		if (r == 0) {
@@ -1421,7 +1438,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	int r = in == NULL ? -ENOMEM : 0;
 	int unpriv = 0;
 
-	if (r == 0 && (to_set & FUSE_SET_ATTR_MODE)) {  /* only a mode change asks */
+	/* only a mode change and the set-ID rule of sgid_killed() ask */
+	if (r == 0 && ((to_set & FUSE_SET_ATTR_MODE) || (to_set & ~FUSE_SET_ATTR_SIZE) == 0)) {
 		r = cred_init(&who, req, &e);
 		unpriv = r == 0 && !cred_privileged(&who);
 	}
