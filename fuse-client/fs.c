@@ -18,6 +18,7 @@
 
 #include "blockclient.h"
 #include "cred.h"
+#include "capacity.h"
 #include "fs.h"
 #include "log.h"
 #include "mdc.h"
@@ -40,6 +41,8 @@ struct fs {
 	struct mdc mdc;                 /* metadata: queries and UPDATEs */
 	struct blockclient *bc;         /* content */
 	struct tsig_keyring bkr;        /* the block key (owned) */
+	struct capacity cap;            /* statfs figures from blockd */
+	int cap_init;                   /* cap is initialised */
 	unsigned rep;                   /* copies of new files' blocks */
 	pthread_mutex_t ino_mu;         /* guards next_ino, end_ino */
 	uint64_t next_ino;              /* next free number of the claimed range */
@@ -1833,13 +1836,10 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 /* Not real numbers yet (SCHEMA.md, "The mount"): fixed, plausible ones. */
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	struct statvfs sv = {
-		.f_bsize = 4096, .f_frsize = 4096,
-		.f_blocks = 1ull << 30, .f_bfree = 1ull << 29, .f_bavail = 1ull << 29,
-		.f_files = 1ull << 32, .f_ffree = 1ull << 31, .f_favail = 1ull << 31,
-		.f_namemax = RECORD_NAME_MAX,
-	};
+	struct statvfs sv;
 
+	(void)ino;
+	capacity_statvfs(&req_fs(req)->cap, &sv, RECORD_NAME_MAX);
 	fuse_reply_statfs(req, &sv);
 }
 
@@ -2345,6 +2345,8 @@ int fs_new(struct fs **out, const struct fs_opts *o, struct err *e)
 	bo.key = fs->bkr.n > 0 ? &fs->bkr.keys[0] : NULL;
 	if ((r = blockclient_new(&fs->bc, &bo, e)) < 0)
 		goto fail;
+	capacity_init(&fs->cap, fs->bc, fs->rep, (uint64_t)FS_RANGE_MAX << FS_RANGE_BITS);
+	fs->cap_init = 1;
 	{       /* nodes from the zone's SRV records, else the static list */
 		struct resolve *res = NULL;
 		struct err why = { 0 };
@@ -2402,6 +2404,8 @@ void fs_free(struct fs *fs)
 	pthread_cond_destroy(&fs->lk_cv);
 	pthread_mutex_destroy(&fs->lk_mu);
 	pthread_mutex_destroy(&fs->ino_mu);
+	if (fs->cap_init)
+		capacity_release(&fs->cap);
 	blockclient_free(fs->bc);
 	tsig_keyring_release(&fs->bkr);
 	mdc_release(&fs->mdc);

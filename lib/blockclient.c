@@ -551,7 +551,8 @@ static int get_verify(struct bc_req *q, const char **why)
  * return it (marked not busy), or NULL when none is busy. */
 static struct bc_req *next_done(struct bc_req *v, size_t n)
 {
-	struct httpc_req *hv[EC_N_MAX > 64 ? EC_N_MAX : 64];
+	/* a stripe, or every node at once (blockclient_space) */
+	struct httpc_req *hv[EC_N_MAX > BLOCKCLIENT_NODES_MAX ? EC_N_MAX : BLOCKCLIENT_NODES_MAX];
 
 	for (;;) {
 		size_t nb = 0;
@@ -714,6 +715,94 @@ int blockclient_node_delete(struct blockclient *bc, const struct blockclient_nod
 	r = node_do(q, "DELETE", e);
 	slots_free(q, 1);
 	return r;
+}
+
+/* ---------------------------------------------------------------- space --- */
+
+/* The unsigned integer after "key": in the JSON text s, or -EPROTO. The
+ * status body is flat and written by blockd, so a key search is enough. */
+static int json_u64(const char *s, const char *key, uint64_t *out)
+{
+	char pat[40];
+	const char *p;
+	char *end;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(s, pat);
+	if (p == NULL)
+		return -EPROTO;
+	p += strlen(pat);
+	if (*p < '0' || *p > '9')
+		return -EPROTO;
+	errno = 0;
+	*out = strtoull(p, &end, 10);
+	return errno != 0 || end == p ? -EPROTO : 0;
+}
+
+static int space_parse(const struct httpc_req *h, struct blockclient_space *sp)
+{
+	char body[HTTPC_ERRBODY_MAX + 1];
+	size_t n = h->resp_n < sizeof(body) - 1 ? h->resp_n : sizeof(body) - 1;
+
+	if (h->resp == NULL)
+		return -EPROTO;
+	memcpy(body, h->resp, n);
+	body[n] = '\0';
+	if (json_u64(body, "capacity", &sp->capacity) < 0 ||
+	    json_u64(body, "used", &sp->used) < 0 || json_u64(body, "free", &sp->free) < 0)
+		return -EPROTO;
+	return 0;
+}
+
+int blockclient_space(struct blockclient *bc, const struct blockclient_nodes *ns,
+		      int timeout_ms, struct blockclient_space *v, int *rc, struct err *e)
+{
+	size_t n = blockclient_nodes_count(ns);
+	struct bc_req *slot, *q;
+	int answered = 0, failed = 0;
+
+	if (n == 0)
+		return 0;
+	slot = slots_new(n, e);
+	if (slot == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		q = &slot[i];
+		q->bc = bc;
+		q->ns = ns;
+		q->node = i;
+		q->chunk = -1;
+		q->hash = bc->empty;
+		q->body_hash = bc->empty;
+		snprintf(q->target, sizeof(q->target), "/v1/status");
+		q->h.pool = ns->v[i].pool;
+		q->h.method = "GET";
+		q->h.target = q->target;
+		q->h.body_max = HTTPC_ERRBODY_MAX;
+		q->h.connect_timeout_ms = timeout_ms;
+		q->h.io_timeout_ms = timeout_ms;
+		memset(&v[i], 0, sizeof(v[i]));
+		rc[i] = -ETIMEDOUT;
+		req_start(q);
+	}
+	while ((q = next_done(slot, n)) != NULL) {
+		const char *why;
+		int r = req_result(q, &why);
+
+		if (r == 0 && space_parse(&q->h, &v[q->node]) < 0) {
+			r = -EPROTO;
+			why = "the answer is not blockd's status";
+		}
+		rc[q->node] = r;
+		if (r == 0) {
+			answered++;
+		} else if (failed++ == 0) {
+			err_set(e, r, "GET /v1/status on %s: %s",
+				blockclient_nodes_id(ns, q->node), why);
+		}
+	}
+	slots_free(slot, n);
+	return answered;
 }
 
 /* ------------------------------------------------------------ replicas --- */

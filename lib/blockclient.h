@@ -130,6 +130,25 @@ int blockclient_node_put(struct blockclient *bc, const struct blockclient_nodes 
 int blockclient_node_delete(struct blockclient *bc, const struct blockclient_nodes *ns,
 			    size_t i, const struct hash *h, struct err *e);
 
+/* ---- space ---------------------------------------------------------------- */
+
+/* One node's room for blocks as it reports it (blockd's GET /v1/status). */
+struct blockclient_space {
+	uint64_t capacity;      /* bytes the blocks may take */
+	uint64_t used;          /* bytes of the blocks stored */
+	uint64_t free;          /* room left: min(capacity - used, disk available) */
+};
+
+/* Ask every node of ns for its space, all in parallel: v[i] and rc[i] (0 or
+ * a negative errno) for node i, both arrays of blockclient_nodes_count(ns).
+ * A node that does not answer within timeout_ms (connect, then no progress
+ * for that long; a kept connection found closed is retried once, so at most
+ * about twice that) fails with -ETIMEDOUT; one answer that is not the JSON
+ * of /v1/status is -EPROTO. Returns how many nodes answered; e says why the
+ * first failing node failed. */
+int blockclient_space(struct blockclient *bc, const struct blockclient_nodes *ns,
+		      int timeout_ms, struct blockclient_space *v, int *rc, struct err *e);
+
 /* ---- replicated blocks --------------------------------------------------- */
 
 /* Store one block of len bytes (> 0) as rep copies: PUTs in parallel to the

@@ -122,6 +122,7 @@ INTEGRATION_TESTS += tests/integration/fuse-names.sh
 INTEGRATION_TESTS += tests/integration/fuse-xattr.sh
 INTEGRATION_TESTS += tests/integration/fuse-lock.sh
 INTEGRATION_TESTS += tests/integration/fuse-posix.sh
+INTEGRATION_TESTS += tests/integration/fuse-statfs.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh

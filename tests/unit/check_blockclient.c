@@ -172,7 +172,19 @@ static void *conn_main(void *arg)
 				usleep(10000);
 			break;
 		}
-		if (strncmp(target, "/v1/blocks/", 11) != 0 ||
+		if (strcmp(target, "/v1/status") == 0) {
+			/* fake i has (i + 1) MiB, 1000 bytes used; CORRUPT: not JSON */
+			uint64_t cap = (uint64_t)(f - fakes + 1) << 20;
+			char js[256];
+			int n = mode == FAKE_CORRUPT
+				? snprintf(js, sizeof(js), "<html>status</html>\n")
+				: snprintf(js, sizeof(js), "{\"node_id\":\"x\",\"capacity\":%llu,"
+					   "\"used\":1000,\"free\":%llu,\"blocks\":1}\n",
+					   (unsigned long long)cap,
+					   (unsigned long long)cap - 1000);
+
+			reply(c->fd, 200, "OK", NULL, js, (size_t)n, 1);
+		} else if (strncmp(target, "/v1/blocks/", 11) != 0 ||
 		    hash_from_hex(&name, target + 11, strlen(target + 11)) < 0) {
 			reply(c->fd, 400, "Bad Request", NULL, "bad name\n", 9, 1);
 		} else if (strcmp(method, "PUT") == 0) {
@@ -1132,6 +1144,48 @@ START_TEST(threads_share_a_client)
 }
 END_TEST
 
+/* Every node's space at once: answers, a hung node, a dead one and one that
+ * is not blockd all come back, within the timeout, each with its own result. */
+START_TEST(space_of_every_node)
+{
+	struct blockclient *bc = client(6, 0);
+	struct blockclient_nodes *ns = blockclient_nodes_get(bc);
+	struct blockclient_space v[6];
+	struct err e = { 0 };
+	struct timespec t0, t1;
+	int rc[6], n;
+	double secs;
+
+	atomic_store(&fakes[2].mode, FAKE_HANG);
+	fake_kill(&fakes[3]);
+	atomic_store(&fakes[4].mode, FAKE_CORRUPT);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = blockclient_space(bc, ns, 300, v, rc, &e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_int_eq(n, 3);
+	ck_assert_msg(secs < 1.0, "took %.2f s with a 300 ms timeout", secs);
+	ck_assert_msg(e.msg[0] != '\0', "no reason given");
+	for (int i = 0; i < 6; i++) {
+		if (i == 2) {
+			ck_assert_int_eq(rc[i], -ETIMEDOUT);
+		} else if (i == 3) {
+			ck_assert_int_eq(rc[i], -ECONNREFUSED);
+		} else if (i == 4) {
+			ck_assert_int_eq(rc[i], -EPROTO);
+		} else {
+			ck_assert_int_eq(rc[i], 0);
+			ck_assert_uint_eq(v[i].capacity, (uint64_t)(i + 1) << 20);
+			ck_assert_uint_eq(v[i].used, 1000);
+			ck_assert_uint_eq(v[i].free, ((uint64_t)(i + 1) << 20) - 1000);
+		}
+	}
+	ck_assert_int_eq(blockclient_space(bc, NULL, 300, v, rc, &e), 0);
+	blockclient_nodes_put(ns);
+	blockclient_free(bc);
+}
+END_TEST
+
 static Suite *blockclient_suite(void)
 {
 	Suite *s = suite_create("blockclient");
@@ -1167,6 +1221,7 @@ static Suite *blockclient_suite(void)
 	tcase_add_test(tc, parse_nodes);
 	tcase_add_test(tc, node_set_rules);
 	tcase_add_test(tc, threads_share_a_client);
+	tcase_add_test(tc, space_of_every_node);
 	suite_add_tcase(s, tc);
 	return s;
 }
