@@ -19,6 +19,7 @@
 #include "blockclient.h"
 #include "cred.h"
 #include "capacity.h"
+#include "dirbucket.h"
 #include "fs.h"
 #include "log.h"
 #include "mdc.h"
@@ -31,6 +32,9 @@
 #define FS_RANGE_BITS 12        /* inode numbers per claimed range: 4096 */
 #define FS_RANGE_MAX (1u << 24) /* ranges are picked in [1, 2^24) */
 #define FS_CAS_TRIES 8          /* compare-and-swap retries before EIO */
+/* creates, removes, links and renames CAS their parent directory, which
+ * every mount creating in it races for: more tries, with a random backoff */
+#define FS_DIR_TRIES 64
 #define FS_FILE_MAX (1ull << 30) /* a file is held in memory while open */
 /* rdata of the longest text: one length byte per string */
 #define FS_LOCK_LEASE 30        /* default flock lease, seconds */
@@ -85,12 +89,25 @@ struct fs_file {
 	int dirty;                      /* written since the last commit */
 };
 
-/* An open directory: a snapshot of its listing taken at opendir. */
+/* A listing entry with its bucket key (dirbucket_key of the name). */
+struct fs_dent {
+	uint64_t key;
+	struct record_entry en;
+};
+
+/* An open directory. readdir walks the buckets in key order; the bucket it
+ * is in stays cached here between calls (the kernel asks for a few KiB at a
+ * time, a bucket holds about 8 KiB of entries). */
 struct fs_dir {
-	struct record_entry *v;         /* owned */
-	size_t n;
+	pthread_mutex_t mu;             /* readdir calls on one handle */
+	uint64_t ino;
 	uint64_t parent;                /* its "..": parent=, or itself (the
 					 * root, or a directory without one) */
+	uint32_t nb;                    /* bucket count last read, 0 = none yet */
+	int have;                       /* v holds the bucket of keys [lo, hi] */
+	uint64_t lo, hi;
+	struct fs_dent *v;              /* owned, sorted by key */
+	size_t n;
 };
 
 static struct record_time now_time(void)
@@ -120,10 +137,41 @@ static void name_inode(struct fs *fs, char *buf, uint64_t ino)
 	record_name_inode(buf, RECORD_NAME_BUF, fs->mdc.zone, ino);
 }
 
-static void name_listing(struct fs *fs, char *buf, uint64_t dir)
+static void name_listing(struct fs *fs, char *buf, uint64_t dir, uint32_t bucket)
 {
-	/* one bucket per directory in this slice: bucket 0 (SCHEMA.md) */
-	record_name_listing(buf, RECORD_NAME_BUF, fs->mdc.zone, dir, 0);
+	record_name_listing(buf, RECORD_NAME_BUF, fs->mdc.zone, dir, bucket);
+}
+
+/* Buckets of a directory inode (buckets= is 1 when absent). */
+static uint32_t dir_buckets(const struct fs_inode *dir)
+{
+	return dir->r.buckets > 0 ? dir->r.buckets : 1;
+}
+
+/* The listing bucket of name in dir, as dir was read (docs/SCHEMA.md,
+ * "Listing buckets"): every entry change names it from the same read of the
+ * directory inode that its UPDATE has as prerequisite. */
+static void name_entry_bucket(struct fs *fs, char *buf, const struct fs_inode *dir,
+			      const char *name)
+{
+	uint64_t key = dirbucket_key(name, strlen(name));
+
+	name_listing(fs, buf, dir->ino, dirbucket_of(key, dir_buckets(dir)));
+}
+
+/* A random pause before retrying a directory CAS another mount won:
+ * 0.1 ms .. 2^min(t,6) * 0.1 ms, so racing mounts fall out of step. */
+static void dir_backoff(int t)
+{
+	uint32_t v = 0;
+	struct timespec ts;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint32_t)rand();
+	v %= 100000u << (t < 6 ? t : 6);
+	ts.tv_sec = v / 1000000000u;
+	ts.tv_nsec = (long)(v % 1000000000u) + 100000;
+	nanosleep(&ts, NULL);
 }
 
 /* ------------------------------------------------------------ reading --- */
@@ -682,15 +730,22 @@ static int entry_rdata(const char *name, uint64_t ino, int type, uint8_t *rd, st
 	return r;
 }
 
-/* The parent's new version for a create or remove: nlink += dlink, times. */
+/* The parent's new version for a create or remove: nlink += dlink, times,
+ * size += dsize (a directory's size is the bytes of its listing entries'
+ * rdata: what decides its bucket splits; never below 0, since directories
+ * of older clients started at 0 with entries). */
 static int parent_change(struct fs *fs, struct mdc_update *u, const struct fs_inode *parent,
-			 int dlink, struct fs_inode *np, struct err *e)
+			 int dlink, int64_t dsize, struct fs_inode *np, struct err *e)
 {
 	int r = inode_copy(parent, np, e);
 
 	if (r < 0)
 		return r;
 	np->r.nlink = (uint32_t)((int64_t)np->r.nlink + dlink);
+	if (dsize < 0 && (uint64_t)-dsize > np->r.size)
+		np->r.size = 0;
+	else
+		np->r.size = (uint64_t)((int64_t)np->r.size + dsize);
 	np->r.mtime = np->r.ctime = now_time();
 	np->r.ver = parent->r.ver + 1;
 	return put_inode(fs, u, parent->ino, &np->r, np->rdata, &np->rdlen, e);
@@ -716,9 +771,12 @@ static void create_owner(struct record_inode *c, const struct record_inode *dir,
 		c->mode = 0777;
 }
 
+static void dir_rebalance(struct fs *fs, const struct fs_inode *dir);
+
 /* create/mkdir/symlink/mknod as ONE UPDATE: prerequisites (dentry name and
  * inode name not in use, parent TXT unchanged) and updates (dentry CNAME,
- * inode TXT, listing entry, new parent TXT). rdev: of a device (type c, b). */
+ * inode TXT, listing entry in its bucket, new parent TXT). rdev: of a
+ * device (type c, b). */
 static int create_node(struct fs *fs, uint64_t parent, const char *name, mode_t mode, int type,
 		       const char *link, uint64_t rdev, const struct fuse_ctx *ctx,
 		       struct fs_inode *child, struct err *e)
@@ -748,7 +806,6 @@ static int create_node(struct fs *fs, uint64_t parent, const char *name, mode_t 
 		goto fail;
 	name_inode(fs, iname, ino);
 	name_inode(fs, pname, parent);
-	name_listing(fs, lname, parent);
 	if ((r = wire_name_from_text(&target, iname, e)) < 0)
 		goto fail;
 	if ((entlen = entry_rdata(name, ino, type, ent, e)) < 0) {
@@ -777,10 +834,11 @@ static int create_node(struct fs *fs, uint64_t parent, const char *name, mode_t 
 			goto fail;
 		child->r.size = child->r.targetlen;
 	}
-	for (int t = 0; t < FS_CAS_TRIES; t++) {
+	for (int t = 0; t < FS_DIR_TRIES; t++) {
 		struct mdc_update u;
 
 		create_owner(&child->r, &p->r, mode, ctx);      /* of the parent as read */
+		name_entry_bucket(fs, lname, p, name);
 		r = mdc_update_begin(&fs->mdc, &u);
 		mdc_pre_nxdomain(&u, dname);
 		mdc_pre_nxdomain(&u, iname);
@@ -790,10 +848,12 @@ static int create_node(struct fs *fs, uint64_t parent, const char *name, mode_t 
 			r = put_inode(fs, &u, ino, &child->r, child->rdata, &child->rdlen, e);
 		mdc_upd_add(&u, lname, WIRE_T_TXT, FS_TTL, ent, (uint16_t)entlen);
 		if (r == 0)
-			r = parent_change(fs, &u, p, type == RECORD_DIR ? 1 : 0, np, e);
+			r = parent_change(fs, &u, p, type == RECORD_DIR ? 1 : 0, entlen, np, e);
 		if (r == 0)
 			r = mdc_update_send(&fs->mdc, &u, e);
 		mdc_update_release(&u);
+		if (r == 0)
+			dir_rebalance(fs, np);
 		if (r != -ECANCELED)
 			break;
 		/* who won: an entry of that name, or a change of the parent? */
@@ -804,6 +864,7 @@ static int create_node(struct fs *fs, uint64_t parent, const char *name, mode_t 
 		if ((r = inode_get(fs, parent, p, e)) < 0)
 			break;
 		r = -EIO;
+		dir_backoff(t);
 	}
 fail:
 	inode_free(p);
@@ -823,17 +884,19 @@ static int inode_touch(struct fs *fs, struct mdc_update *u, const struct fs_inod
 static void inode_delete(struct fs *fs, struct mdc_update *u, const struct fs_inode *in);
 static int dentry_put(struct fs *fs, struct mdc_update *u, const char *dname, uint64_t ino,
 		      struct err *e);
-static int listing_put(struct fs *fs, struct mdc_update *u, uint64_t dir, const char *name,
-		       const struct fs_inode *in, int add, struct err *e);
+static int listing_put(struct fs *fs, struct mdc_update *u, const struct fs_inode *dir,
+		       const char *name, const struct fs_inode *in, int add, int64_t *dsize,
+		       struct err *e);
+static void dir_pre_empty(struct fs *fs, struct mdc_update *u, const struct fs_inode *dir);
 
 /* unlink/rmdir as ONE UPDATE: prerequisites (dentry, child and parent
- * unchanged; for rmdir, no listing rrset), then delete dentry, listing entry,
- * inode and its pages, and write the parent. */
+ * unchanged; for rmdir, no listing rrset in any of its buckets), then delete
+ * dentry, listing entry, inode and its pages, and write the parent. */
 static int do_remove(struct fs *fs, uint64_t parent, const char *name, int isdir, struct err *e)
 {
 	struct fs_inode *p = inode_alloc(), *c = inode_alloc(), *np = inode_alloc();
 	char dname[RECORD_NAME_BUF], iname[RECORD_NAME_BUF], lname[RECORD_NAME_BUF];
-	char pname[RECORD_NAME_BUF], clname[RECORD_NAME_BUF];
+	char pname[RECORD_NAME_BUF];
 	uint8_t ent[RECORD_NAME_MAX * 3 + 64], cname[WIRE_NAME_MAX];
 	uint16_t cnamelen = 0;
 	int r, entlen, rcode;
@@ -846,10 +909,11 @@ static int do_remove(struct fs *fs, uint64_t parent, const char *name, int isdir
 	if (r < 0)
 		goto fail;
 	name_inode(fs, pname, parent);
-	name_listing(fs, lname, parent);
-	for (int t = 0; t < FS_CAS_TRIES; t++) {
+	for (int t = 0; t < FS_DIR_TRIES; t++) {
 		struct mdc_update u;
 
+		if (t > 0)
+			dir_backoff(t - 1);
 		if ((r = dentry_get(fs, parent, name, c, cname, &cnamelen, e)) < 0 ||
 		    (r = inode_get(fs, parent, p, e)) < 0)
 			break;
@@ -866,13 +930,13 @@ static int do_remove(struct fs *fs, uint64_t parent, const char *name, int isdir
 			break;
 		}
 		name_inode(fs, iname, c->ino);
-		name_listing(fs, clname, c->ino);
+		name_entry_bucket(fs, lname, p, name);
 		r = mdc_update_begin(&fs->mdc, &u);
 		mdc_pre_value(&u, dname, WIRE_T_CNAME, cname, cnamelen);
 		mdc_pre_value(&u, iname, WIRE_T_TXT, c->rdata, c->rdlen);
 		mdc_pre_value(&u, pname, WIRE_T_TXT, p->rdata, p->rdlen);
 		if (isdir)
-			mdc_pre_nxrrset(&u, clname, WIRE_T_TXT);
+			dir_pre_empty(fs, &u, c);
 		mdc_upd_del_rrset(&u, dname, WIRE_T_CNAME);
 		mdc_upd_del_rr(&u, lname, WIRE_T_TXT, ent, (uint16_t)entlen);
 		if (!isdir && c->r.nlink > 1) {
@@ -883,11 +947,13 @@ static int do_remove(struct fs *fs, uint64_t parent, const char *name, int isdir
 			inode_delete(fs, &u, c);        /* its last name: the inode goes */
 		}
 		if (r == 0)
-			r = parent_change(fs, &u, p, isdir ? -1 : 0, np, e);
+			r = parent_change(fs, &u, p, isdir ? -1 : 0, -(int64_t)entlen, np, e);
 		if (r == 0)
 			r = mdc_update_send(&fs->mdc, &u, e);
 		rcode = u.rcode;
 		mdc_update_release(&u);
+		if (r == 0)
+			dir_rebalance(fs, np);
 		if (r == -ECANCELED && isdir && rcode == WIRE_RC_YXRRSET) {
 			r = -ENOTEMPTY;
 			break;
@@ -1020,9 +1086,11 @@ static int dentry_put(struct fs *fs, struct mdc_update *u, const char *dname, ui
 	return 0;
 }
 
-/* Add (add=1) or delete the listing entry (name, ino, type) of dir. */
-static int listing_put(struct fs *fs, struct mdc_update *u, uint64_t dir, const char *name,
-		       const struct fs_inode *in, int add, struct err *e)
+/* Add (add=1) or delete the listing entry (name, ino, type) in its bucket
+ * of dir (as read); *dsize accumulates the change of dir's size. */
+static int listing_put(struct fs *fs, struct mdc_update *u, const struct fs_inode *dir,
+		       const char *name, const struct fs_inode *in, int add, int64_t *dsize,
+		       struct err *e)
 {
 	uint8_t ent[RECORD_NAME_MAX * 3 + 64];
 	char lname[RECORD_NAME_BUF];
@@ -1030,16 +1098,141 @@ static int listing_put(struct fs *fs, struct mdc_update *u, uint64_t dir, const 
 
 	if (n < 0)
 		return n;
-	name_listing(fs, lname, dir);
+	name_entry_bucket(fs, lname, dir, name);
 	if (add)
 		mdc_upd_add(u, lname, WIRE_T_TXT, FS_TTL, ent, (uint16_t)n);
 	else
 		mdc_upd_del_rr(u, lname, WIRE_T_TXT, ent, (uint16_t)n);
+	*dsize += add ? n : -n;
 	return 0;
+}
+
+/* Prerequisites that dir (as read) lists nothing: no TXT rrset in any of
+ * its buckets (YXRRSET -> ENOTEMPTY). A directory merges its buckets as it
+ * empties, so an empty one is back to one or a few. */
+static void dir_pre_empty(struct fs *fs, struct mdc_update *u, const struct fs_inode *dir)
+{
+	char n[RECORD_NAME_BUF];
+
+	for (uint32_t b = 0; b < dir_buckets(dir); b++) {
+		name_listing(fs, n, dir->ino, b);
+		mdc_pre_nxrrset(u, n, WIRE_T_TXT);
+	}
+}
+
+/* One split or merge step of dir's listing buckets when its size asks for
+ * one (dirbucket_plan), after a change committed dir's new version: ONE
+ * UPDATE that moves the entries of one bucket (split: those of bucket
+ * split_from(n) whose bucket under n+1 is n; merge: all of bucket n-1) and
+ * writes buckets=n±1 with ver+1. Prerequisites: dir's TXT and the source
+ * bucket's rrset exactly as read, so it cannot lose an entry a concurrent
+ * create, unlink or rename of another mount adds or removes (those CAS the
+ * directory too, and retry with the new bucket count). A failure is logged
+ * and left to the next change of the directory, which plans again. */
+static void dir_rebalance(struct fs *fs, const struct fs_inode *dir)
+{
+	struct fs_inode *d = NULL, *nd = NULL;
+	char dname[RECORD_NAME_BUF], sname[RECORD_NAME_BUF], tname[RECORD_NAME_BUF];
+	char text[RECORD_NAME_MAX * 3 + 64];
+	struct record_entry en;
+	struct err e = { 0 };
+	int r = -ENOMEM, plan = dirbucket_plan(dir->r.size, dir_buckets(dir));
+
+	if (plan == DIRBUCKET_KEEP)             /* the common case: nothing to do */
+		return;
+	if ((d = inode_alloc()) == NULL || (nd = inode_alloc()) == NULL)
+		goto done;
+	if ((r = inode_copy(dir, d, &e)) < 0)
+		goto done;
+	name_inode(fs, dname, d->ino);
+	for (int t = 0; t < FS_DIR_TRIES; t++) {
+		uint32_t n = dir_buckets(d), src, nn;
+		struct mdc_answer a = { 0 };
+		struct mdc_update u;
+		size_t ntxt = 0;
+
+		plan = dirbucket_plan(d->r.size, n);
+		if (plan == DIRBUCKET_KEEP) {
+			r = 0;
+			break;
+		}
+		src = plan == DIRBUCKET_SPLIT ? dirbucket_split_from(n) : n - 1;
+		nn = plan == DIRBUCKET_SPLIT ? n + 1 : n - 1;
+		name_listing(fs, sname, d->ino, src);
+		if ((r = mdc_query(&fs->mdc, sname, WIRE_T_TXT, &a, &e)) < 0)
+			break;
+		if (a.rcode != WIRE_RC_NOERROR && a.rcode != WIRE_RC_NXDOMAIN) {
+			r = err_set(&e, -EIO, "%s: %s", sname, wire_rcode_name(a.rcode));
+			mdc_answer_release(&a);
+			break;
+		}
+		if ((r = mdc_update_begin(&fs->mdc, &u)) == 0) {
+			mdc_pre_value(&u, dname, WIRE_T_TXT, d->rdata, d->rdlen);
+			for (size_t i = 0; i < a.n; i++)
+				if (a.v[i].type == WIRE_T_TXT) {
+					mdc_pre_value(&u, sname, WIRE_T_TXT, a.v[i].rdata, a.v[i].rdlen);
+					ntxt++;
+				}
+			if (ntxt == 0)
+				mdc_pre_nxrrset(&u, sname, WIRE_T_TXT);
+		}
+		for (size_t i = 0; r == 0 && i < a.n; i++) {
+			uint32_t b;
+			int k;
+
+			if (a.v[i].type != WIRE_T_TXT)
+				continue;
+			k = mdc_txt_text(a.v[i].rdata, a.v[i].rdlen, text, sizeof(text), &e);
+			if (k >= 0)
+				k = record_entry_parse_text(&en, text, (size_t)k, &e);
+			if (k < 0) {
+				/* not ours to judge: it stays where it is (a merge
+				 * refuses, so nothing is left behind unreadable) */
+				if (plan == DIRBUCKET_MERGE)
+					r = err_set(&e, -EIO, "%s: an entry that does not parse", sname);
+				continue;
+			}
+			b = dirbucket_of(dirbucket_key(en.name, en.namelen), nn);
+			if (b == src)
+				continue;
+			name_listing(fs, tname, d->ino, b);
+			mdc_upd_del_rr(&u, sname, WIRE_T_TXT, a.v[i].rdata, a.v[i].rdlen);
+			mdc_upd_add(&u, tname, WIRE_T_TXT, FS_TTL, a.v[i].rdata, a.v[i].rdlen);
+		}
+		mdc_answer_release(&a);
+		if (r == 0 && (r = inode_copy(d, nd, &e)) == 0) {
+			nd->r.buckets = nn;
+			nd->r.ver = d->r.ver + 1;
+			r = put_inode(fs, &u, d->ino, &nd->r, nd->rdata, &nd->rdlen, &e);
+		}
+		if (r == 0)
+			r = mdc_update_send(&fs->mdc, &u, &e);
+		mdc_update_release(&u);
+		if (r == 0) {
+			log_debug("directory %llu: %s to %u buckets", (unsigned long long)d->ino,
+				  plan == DIRBUCKET_SPLIT ? "split" : "merged", nn);
+			break;
+		}
+		if (r != -ECANCELED)
+			break;
+		/* another change of the directory won: plan again on it */
+		if ((r = inode_get(fs, d->ino, d, &e)) < 0)
+			break;
+		r = -EIO;
+		dir_backoff(t);
+	}
+done:
+	if (r < 0)
+		log_warn("directory %llu: bucket %s: %s (the next change retries)",
+			 (unsigned long long)dir->ino, plan == DIRBUCKET_MERGE ? "merge" : "split",
+			 e.msg[0] ? e.msg : strerror(-r));
+	inode_free(d);
+	inode_free(nd);
 }
 
 struct rn {     /* what one attempt of a rename read and writes */
 	struct fs_inode *p, *q, *s, *t, *np, *nq, *ns, *nt;
+	int wrote;                      /* np (and nq when Q != P) were committed */
 	uint8_t cs[WIRE_NAME_MAX], ct[WIRE_NAME_MAX];
 	uint16_t cslen, ctlen;
 };
@@ -1053,9 +1246,11 @@ static int rename_once(struct fs *fs, uint64_t P, const char *name, uint64_t Q,
 	struct seen seen = { .n = 0 };
 	struct mdc_update u;
 	struct fs_inode *q;
+	int64_t dp = 0, dq = 0, *dqp = Q != P ? &dq : &dp;
 	int r, have_t, sdir, tdir, exch = (flags & RENAME_EXCHANGE) != 0;
 
 	*rcode = 0;
+	x->wrote = 0;
 	if ((r = record_name_dentry(ds, sizeof(ds), fs->mdc.zone, P, name, strlen(name))) < 0 ||
 	    (r = record_name_dentry(dt, sizeof(dt), fs->mdc.zone, Q, newname, strlen(newname))) < 0)
 		return r;
@@ -1112,10 +1307,8 @@ static int rename_once(struct fs *fs, uint64_t P, const char *name, uint64_t Q,
 		mdc_pre_value(&u, n, WIRE_T_TXT, x->t->rdata, x->t->rdlen);
 		seen.v[seen.n++] = x->t->ino;
 	}
-	if (!exch && tdir) {            /* only an empty directory is replaced */
-		name_listing(fs, n, x->t->ino);
-		mdc_pre_nxrrset(&u, n, WIRE_T_TXT);
-	}
+	if (!exch && tdir)              /* only an empty directory is replaced */
+		dir_pre_empty(fs, &u, x->t);
 	if (Q != P && sdir)
 		r = ancestry_check(fs, &u, Q, x->s->ino, &seen, e);
 	if (r == 0 && Q != P && exch && tdir)
@@ -1127,29 +1320,29 @@ static int rename_once(struct fs *fs, uint64_t P, const char *name, uint64_t Q,
 		if (r == 0)
 			r = dentry_put(fs, &u, dt, x->s->ino, e);
 		if (r == 0)
-			r = listing_put(fs, &u, P, name, x->s, 0, e);
+			r = listing_put(fs, &u, x->p, name, x->s, 0, &dp, e);
 		if (r == 0)
-			r = listing_put(fs, &u, Q, newname, x->t, 0, e);
+			r = listing_put(fs, &u, q, newname, x->t, 0, dqp, e);
 		if (r == 0)
-			r = listing_put(fs, &u, P, name, x->t, 1, e);
+			r = listing_put(fs, &u, x->p, name, x->t, 1, &dp, e);
 		if (r == 0)
-			r = listing_put(fs, &u, Q, newname, x->s, 1, e);
+			r = listing_put(fs, &u, q, newname, x->s, 1, dqp, e);
 		if (r == 0)
 			r = inode_touch(fs, &u, x->s, 0, Q, x->ns, e);
 		if (r == 0)
 			r = inode_touch(fs, &u, x->t, 0, P, x->nt, e);
 		if (r == 0 && Q != P) {
-			r = parent_change(fs, &u, x->p, tdir - sdir, x->np, e);
+			r = parent_change(fs, &u, x->p, tdir - sdir, dp, x->np, e);
 			if (r == 0)
-				r = parent_change(fs, &u, q, sdir - tdir, x->nq, e);
+				r = parent_change(fs, &u, q, sdir - tdir, dq, x->nq, e);
 		} else if (r == 0) {
-			r = parent_change(fs, &u, x->p, 0, x->np, e);
+			r = parent_change(fs, &u, x->p, 0, dp, x->np, e);
 		}
 	} else if (r == 0) {
 		mdc_upd_del_rrset(&u, ds, WIRE_T_CNAME);
-		r = listing_put(fs, &u, P, name, x->s, 0, e);
+		r = listing_put(fs, &u, x->p, name, x->s, 0, &dp, e);
 		if (r == 0 && have_t) {
-			r = listing_put(fs, &u, Q, newname, x->t, 0, e);
+			r = listing_put(fs, &u, q, newname, x->t, 0, dqp, e);
 			if (tdir || x->t->r.nlink <= 1)
 				inode_delete(fs, &u, x->t);     /* its last name */
 			else if (r == 0)
@@ -1158,21 +1351,22 @@ static int rename_once(struct fs *fs, uint64_t P, const char *name, uint64_t Q,
 		if (r == 0)
 			r = dentry_put(fs, &u, dt, x->s->ino, e);
 		if (r == 0)
-			r = listing_put(fs, &u, Q, newname, x->s, 1, e);
+			r = listing_put(fs, &u, q, newname, x->s, 1, dqp, e);
 		if (r == 0)
 			r = inode_touch(fs, &u, x->s, 0, Q, x->ns, e);
 		if (r == 0 && Q != P) {
-			r = parent_change(fs, &u, x->p, -sdir, x->np, e);
+			r = parent_change(fs, &u, x->p, -sdir, dp, x->np, e);
 			if (r == 0)
-				r = parent_change(fs, &u, q, sdir - tdir, x->nq, e);
+				r = parent_change(fs, &u, q, sdir - tdir, dq, x->nq, e);
 		} else if (r == 0) {
-			r = parent_change(fs, &u, x->p, -tdir, x->np, e);
+			r = parent_change(fs, &u, x->p, -tdir, dp, x->np, e);
 		}
 	}
 	if (r == 0)
 		r = mdc_update_send(&fs->mdc, &u, e);
 	*rcode = u.rcode;
 	mdc_update_release(&u);
+	x->wrote = r == 0;
 	if (r == -ECANCELED && !exch && tdir && *rcode == WIRE_RC_YXRRSET)
 		return -ENOTEMPTY;
 	return r;
@@ -1195,11 +1389,17 @@ static int do_rename(struct fs *fs, uint64_t P, const char *name, uint64_t Q,
 	    (x.np = inode_alloc()) == NULL || (x.nq = inode_alloc()) == NULL ||
 	    (x.ns = inode_alloc()) == NULL || (x.nt = inode_alloc()) == NULL)
 		goto done;
-	for (int t = 0; t < FS_CAS_TRIES; t++) {
+	for (int t = 0; t < FS_DIR_TRIES; t++) {
 		r = rename_once(fs, P, name, Q, newname, flags, &x, &rcode, e);
 		if (r != -ECANCELED)
 			break;
 		r = -EIO;
+		dir_backoff(t);
+	}
+	if (r == 0 && x.wrote) {
+		dir_rebalance(fs, x.np);
+		if (Q != P)
+			dir_rebalance(fs, x.nq);
 	}
 done:
 	inode_free(x.p);
@@ -1233,9 +1433,12 @@ static int do_link(struct fs *fs, uint64_t ino, uint64_t Q, const char *newname,
 	if ((r = record_name_dentry(dt, sizeof(dt), fs->mdc.zone, Q, newname,
 				    strlen(newname))) < 0)
 		goto done;
-	for (int t = 0; t < FS_CAS_TRIES; t++) {
+	for (int t = 0; t < FS_DIR_TRIES; t++) {
 		struct mdc_update u;
+		int64_t dq = 0;
 
+		if (t > 0)
+			dir_backoff(t - 1);
 		if ((r = inode_get(fs, ino, i, e)) < 0 || (r = inode_get(fs, Q, q, e)) < 0)
 			break;
 		if (i->r.type == RECORD_DIR) {
@@ -1259,14 +1462,16 @@ static int do_link(struct fs *fs, uint64_t ino, uint64_t Q, const char *newname,
 		mdc_pre_value(&u, n, WIRE_T_TXT, i->rdata, i->rdlen);
 		r = dentry_put(fs, &u, dt, ino, e);
 		if (r == 0)
-			r = listing_put(fs, &u, Q, newname, i, 1, e);
+			r = listing_put(fs, &u, q, newname, i, 1, &dq, e);
 		if (r == 0)
 			r = inode_touch(fs, &u, i, +1, 0, out, e);
 		if (r == 0)
-			r = parent_change(fs, &u, q, 0, nq, e);
+			r = parent_change(fs, &u, q, 0, dq, nq, e);
 		if (r == 0)
 			r = mdc_update_send(&fs->mdc, &u, e);
 		mdc_update_release(&u);
+		if (r == 0)
+			dir_rebalance(fs, nq);
 		if (r != -ECANCELED)
 			break;
 		if (dentry_get(fs, Q, newname, nq, NULL, NULL, e) == 0) {
@@ -1721,53 +1926,38 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_err(req, 0);
 }
 
+static void dir_free(struct fs_dir *d)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_destroy(&d->mu);
+	free(d->v);
+	free(d);
+}
+
 static int do_opendir(struct fs *fs, fuse_ino_t ino, struct fs_dir **out, struct err *e)
 {
 	struct fs_dir *d = calloc(1, sizeof(*d));
-	struct fs_inode *in = inode_alloc();
-	char name[RECORD_NAME_BUF], text[RECORD_NAME_MAX * 3 + 64];
-	struct mdc_answer a = { 0 };
+	struct fs_inode *in = NULL;
 	int r;
 
-	if (d == NULL || in == NULL) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if ((r = inode_get(fs, ino, in, e)) < 0)
+	if (d == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&d->mu, NULL);
+	d->ino = ino;
+	if ((r = inode_load(fs, ino, &in, e)) < 0)
 		goto fail;
 	if (in->r.type != RECORD_DIR) {
 		r = -ENOTDIR;
 		goto fail;
 	}
 	d->parent = in->r.parent != 0 ? in->r.parent : ino;
-	name_listing(fs, name, ino);
-	if ((r = mdc_query(&fs->mdc, name, WIRE_T_TXT, &a, e)) < 0)
-		goto fail;
-	if (a.n > 0 && (d->v = calloc(a.n, sizeof(*d->v))) == NULL) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	for (size_t i = 0; i < a.n; i++) {
-		if (a.v[i].type != WIRE_T_TXT)
-			continue;
-		r = mdc_txt_text(a.v[i].rdata, a.v[i].rdlen, text, sizeof(text), e);
-		if (r >= 0)
-			r = record_entry_parse_text(&d->v[d->n], text, (size_t)r, e);
-		if (r < 0) {
-			log_warn("%s: skipping a bad entry: %s", name, e->msg);
-			continue;
-		}
-		d->n++;
-	}
-	r = 0;
+	d->nb = dir_buckets(in);
 	*out = d;
 	d = NULL;
 fail:
-	mdc_answer_release(&a);
 	inode_free(in);
-	if (d != NULL)
-		free(d->v);
-	free(d);
+	dir_free(d);
 	return r;
 }
 
@@ -1782,44 +1972,164 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	fi->fh = (uintptr_t)d;
-	if (fuse_reply_open(req, fi) != 0) {
-		free(d->v);
-		free(d);
+	if (fuse_reply_open(req, fi) != 0)
+		dir_free(d);
+}
+
+static int dent_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct fs_dent *)a)->key, y = ((const struct fs_dent *)b)->key;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Read the bucket that holds key into d: the bucket count from the last
+ * read of the directory inode, then the bucket, then the inode again to
+ * check the count did not change meanwhile (a split or merge moved entries:
+ * read again). Entries outside the bucket's key range are skipped. */
+static int dir_load(struct fs *fs, struct fs_dir *d, uint64_t key, struct err *e)
+{
+	struct fs_inode *in = NULL;
+	char name[RECORD_NAME_BUF], text[RECORD_NAME_MAX * 3 + 64];
+	int r = -EIO;
+
+	d->have = 0;
+	d->n = 0;
+	if ((in = inode_alloc()) == NULL)
+		return -ENOMEM;
+	if (d->nb == 0) {
+		if ((r = inode_get(fs, d->ino, in, e)) < 0)
+			goto fail;
+		d->nb = dir_buckets(in);
+	}
+	for (int t = 0; t < FS_DIR_TRIES; t++) {
+		uint32_t nb = d->nb, b = dirbucket_of(key, nb);
+		struct mdc_answer a = { 0 };
+		struct fs_dent *v = NULL;
+
+		dirbucket_range(b, nb, &d->lo, &d->hi);
+		name_listing(fs, name, d->ino, b);
+		if ((r = mdc_query(&fs->mdc, name, WIRE_T_TXT, &a, e)) < 0)
+			goto fail;
+		if (a.rcode != WIRE_RC_NOERROR && a.rcode != WIRE_RC_NXDOMAIN)
+			r = err_set(e, -EIO, "%s: %s", name, wire_rcode_name(a.rcode));
+		else if (a.n > 0 && (v = realloc(d->v, a.n * sizeof(*v))) == NULL)
+			r = -ENOMEM;
+		if (v != NULL)
+			d->v = v;
+		for (size_t i = 0; r == 0 && i < a.n; i++) {
+			struct fs_dent *de = &d->v[d->n];
+			int k;
+
+			if (a.v[i].type != WIRE_T_TXT)
+				continue;
+			k = mdc_txt_text(a.v[i].rdata, a.v[i].rdlen, text, sizeof(text), e);
+			if (k >= 0)
+				k = record_entry_parse_text(&de->en, text, (size_t)k, e);
+			if (k < 0) {
+				log_warn("%s: skipping a bad entry: %s", name, e->msg);
+				continue;
+			}
+			de->key = dirbucket_key(de->en.name, de->en.namelen);
+			if (de->key >= d->lo && de->key <= d->hi)
+				d->n++;
+		}
+		mdc_answer_release(&a);
+		if (r < 0)
+			goto fail;
+		if ((r = inode_get(fs, d->ino, in, e)) < 0)
+			goto fail;
+		if (dir_buckets(in) == nb) {
+			qsort(d->v, d->n, sizeof(*d->v), dent_cmp);
+			d->have = 1;
+			break;
+		}
+		d->nb = dir_buckets(in);        /* it split or merged: again */
+		d->n = 0;
+		r = -EIO;
+	}
+fail:
+	inode_free(in);
+	return r;
+}
+
+/* Offsets are positions in the key space (dirbucket_cookie): 1 after ".",
+ * 2 after "..", then each entry's cookie. Buckets are walked in key order,
+ * so a split or merge between two calls moves no entry across the offset
+ * and every entry present throughout is returned exactly once. */
+static int do_readdir(struct fs *fs, fuse_req_t req, struct fs_dir *d, fuse_ino_t ino,
+		      char *buf, size_t size, off_t off, size_t *used, struct err *e)
+{
+	uint64_t key;
+	size_t i, lo, hi;
+	int r = 0;
+
+	if (off == 0)
+		d->have = 0;            /* rewinddir: a fresh listing */
+	for (off_t o = off; o < 2; o++) {
+		struct stat st = { .st_ino = o == 0 ? ino : d->parent, .st_mode = S_IFDIR };
+		size_t need = fuse_add_direntry(req, buf + *used, size - *used,
+						o == 0 ? "." : "..", &st, o + 1);
+
+		if (need > size - *used)
+			return 0;
+		*used += need;
+	}
+	if (dirbucket_resume(off, &key) != 0)
+		return 0;
+	for (;;) {
+		if (!d->have || key < d->lo || key > d->hi) {
+			if ((r = dir_load(fs, d, key, e)) < 0)
+				return r;
+		}
+		/* the first entry at or after key */
+		for (lo = 0, hi = d->n; lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (d->v[mid].key < key)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (i = lo; i < d->n; i++) {
+			const struct fs_dent *de = &d->v[i];
+			struct stat st = { .st_ino = de->en.ino,
+					   .st_mode = record_type_to_ifmt(de->en.type) };
+			size_t need = fuse_add_direntry(req, buf + *used, size - *used, de->en.name,
+							&st, dirbucket_cookie(de->key));
+
+			if (need > size - *used)
+				return 0;
+			*used += need;
+		}
+		if (d->hi == UINT64_MAX)
+			return 0;
+		key = d->hi + 1;
 	}
 }
 
-/* Offsets: 1 after ".", 2 after "..", 3 + i after entry i. */
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
 	char *buf = malloc(size > 0 ? size : 1);
+	struct err e = { 0 };
 	size_t used = 0;
+	int r;
 
 	if (buf == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	for (off_t i = off; i < (off_t)d->n + 2; i++) {
-		struct stat st = { 0 };
-		const char *name;
-		size_t need;
-
-		if (i < 2) {
-			name = i == 0 ? "." : "..";
-			st.st_ino = i == 0 ? ino : d->parent;
-			st.st_mode = S_IFDIR;
-		} else {
-			name = d->v[i - 2].name;
-			st.st_ino = d->v[i - 2].ino;
-			st.st_mode = record_type_to_ifmt(d->v[i - 2].type);
-		}
-		need = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
-		if (need > size - used)
-			break;
-		used += need;
-	}
-	fuse_reply_buf(req, buf, used);
+	pthread_mutex_lock(&d->mu);
+	r = do_readdir(req_fs(req), req, d, ino, buf, size, off, &used, &e);
+	pthread_mutex_unlock(&d->mu);
+	/* what fitted before an error is still a valid answer; the next call
+	 * resumes after it and meets the error again */
+	if (r < 0 && used == 0)
+		fuse_reply_err(req, user_errno(r, "readdir", &e));
+	else
+		fuse_reply_buf(req, buf, used);
 	free(buf);
 }
 
@@ -1828,8 +2138,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
 
 	flock_release(req_fs(req), ino, fi->fh);
-	free(d->v);
-	free(d);
+	dir_free(d);
 	fuse_reply_err(req, 0);
 }
 

@@ -42,14 +42,18 @@ MDS_UNIT_TESTS += tests/unit/check_query
 MDS_UNIT_TESTS += tests/unit/check_xfr
 MDS_UNIT_TESTS += tests/unit/check_notify
 
+# the mount's pure modules (fuse-client/), linked from its library
+MOUNT_UNIT_TESTS =
+MOUNT_UNIT_TESTS += tests/unit/check_dirbucket
+
 BLOCKD_UNIT_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/blockd
 BLOCKD_UNIT_LDADD = $(BLOCKD_LIBS) $(CHECK_LIBS)
 BLOCKD_UNIT_TESTS =
 BLOCKD_UNIT_TESTS += tests/unit/check_blockstore
 BLOCKD_UNIT_TESTS += tests/unit/check_blockapi
 
-UNIT_TESTS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS) $(BLOCKD_UNIT_TESTS)
-check_PROGRAMS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS) $(BLOCKD_UNIT_TESTS)
+UNIT_TESTS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS) $(BLOCKD_UNIT_TESTS) $(MOUNT_UNIT_TESTS)
+check_PROGRAMS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS) $(BLOCKD_UNIT_TESTS) $(MOUNT_UNIT_TESTS)
 
 tests_unit_check_hash_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_hash_LDADD = $(UNIT_LDADD)
@@ -84,6 +88,9 @@ tests_unit_check_resolve_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_resolve_LDADD = $(UNIT_LDADD)
 tests_unit_check_blockauth_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_blockauth_LDADD = $(UNIT_LDADD)
+
+tests_unit_check_dirbucket_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/fuse-client
+tests_unit_check_dirbucket_LDADD = fuse-client/libmount.a $(UNIT_LDADD)
 
 tests_unit_check_blockstore_CFLAGS = $(BLOCKD_UNIT_CFLAGS)
 tests_unit_check_blockstore_LDADD = $(BLOCKD_UNIT_LDADD)
@@ -123,6 +130,7 @@ INTEGRATION_TESTS += tests/integration/fuse-xattr.sh
 INTEGRATION_TESTS += tests/integration/fuse-lock.sh
 INTEGRATION_TESTS += tests/integration/fuse-posix.sh
 INTEGRATION_TESTS += tests/integration/fuse-statfs.sh
+INTEGRATION_TESTS += tests/integration/fuse-bigdir.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh
@@ -139,7 +147,7 @@ tests_blocksign_LDADD = $(DNSFS_LIBS)
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh tests/fuse-lib.sh $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/promtext-check.awk tests/integration/dnsprobe.py zones/example.zone
 EXTRA_DIST += zones/knot-secondary.conf zones/nsd-secondary.conf
-EXTRA_DIST += tests/integration/blockprobe.py tests/integration/posixprobe.py
+EXTRA_DIST += tests/integration/blockprobe.py tests/integration/posixprobe.py tests/integration/bigdir.py
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 include tests/fuzz/local.mk

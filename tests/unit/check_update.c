@@ -518,6 +518,65 @@ START_TEST(test_upd_delete)
 }
 END_TEST
 
+/* The mount's bucket split (docs/SCHEMA.md "Listing buckets"): the
+ * directory TXT and the whole source bucket as value prerequisites, single
+ * RR deletes from it and adds to the new bucket, the directory replaced. A
+ * bucket that changed since it was read (a concurrent create) fails it. */
+START_TEST(test_bucket_split)
+{
+	struct msg m;
+	char v[32];
+	uint32_t serial;
+
+	/* bucket 0 of directory 1 with 300 entries, one create at a time */
+	for (int i = 0; i < 300; i++) {
+		m_begin(&m);
+		snprintf(v, sizeof(v), "f%07d %d f", i, 4096 + i);
+		UPD_ADD(&m, "0.1.l.t.", WIRE_T_TXT, 1, TXT(v));
+		ck_assert_int_eq(run(&m), WIRE_RC_NOERROR);
+	}
+	ck_assert_uint_eq(get("0.1.l.t.", WIRE_T_TXT)->count, 300);
+	/* a split read before a concurrent create: NXRRSET, nothing moves */
+	m_begin(&m);
+	PRE_RR(&m, "1.i.t.", WIRE_T_TXT, TXT("ino=1 ver=1"));
+	for (int i = 0; i < 299; i++) {
+		snprintf(v, sizeof(v), "f%07d %d f", i, 4096 + i);
+		PRE_RR(&m, "0.1.l.t.", WIRE_T_TXT, TXT(v));
+	}
+	UPD_DEL_RR(&m, "0.1.l.t.", WIRE_T_TXT, TXT("f0000000 4096 f"));
+	UPD_ADD(&m, "1.1.l.t.", WIRE_T_TXT, 1, TXT("f0000000 4096 f"));
+	serial = z->serial;
+	expect(&m, WIRE_RC_NXRRSET);
+	ck_assert_uint_eq(z->serial, serial);
+	/* the split as read: every odd entry moves to bucket 1 */
+	m_begin(&m);
+	PRE_RR(&m, "1.i.t.", WIRE_T_TXT, TXT("ino=1 ver=1"));
+	for (int i = 299; i >= 0; i--) {           /* any order */
+		snprintf(v, sizeof(v), "f%07d %d f", i, 4096 + i);
+		PRE_RR(&m, "0.1.l.t.", WIRE_T_TXT, TXT(v));
+	}
+	for (int i = 1; i < 300; i += 2) {
+		snprintf(v, sizeof(v), "f%07d %d f", i, 4096 + i);
+		UPD_DEL_RR(&m, "0.1.l.t.", WIRE_T_TXT, TXT(v));
+		UPD_ADD(&m, "1.1.l.t.", WIRE_T_TXT, 1, TXT(v));
+	}
+	UPD_DEL_RRSET(&m, "1.i.t.", WIRE_T_TXT);
+	UPD_ADD(&m, "1.i.t.", WIRE_T_TXT, 1, TXT("ino=1 ver=2 buckets=2"));
+	ck_assert_int_eq(run(&m), WIRE_RC_NOERROR);
+	ck_assert_uint_eq(get("0.1.l.t.", WIRE_T_TXT)->count, 150);
+	ck_assert_uint_eq(get("1.1.l.t.", WIRE_T_TXT)->count, 150);
+	ck_assert(has("0.1.l.t.", WIRE_T_TXT, TXT("f0000000 4096 f")));
+	ck_assert(!has("0.1.l.t.", WIRE_T_TXT, TXT("f0000001 4097 f")));
+	ck_assert(has("1.1.l.t.", WIRE_T_TXT, TXT("f0000001 4097 f")));
+	ck_assert_uint_eq(z->serial, serial + 1);
+	/* the same split again: the directory changed, NXRRSET */
+	m_begin(&m);
+	PRE_RR(&m, "1.i.t.", WIRE_T_TXT, TXT("ino=1 ver=1"));
+	UPD_ADD(&m, "1.1.l.t.", WIRE_T_TXT, 1, TXT("x 5 f"));
+	expect(&m, WIRE_RC_NXRRSET);
+}
+END_TEST
+
 /* The change list the caller persists: one entry per changed rrset. */
 START_TEST(test_upd_changes)
 {
@@ -901,6 +960,7 @@ static Suite *update_suite(void)
 	tcase_add_test(tc, test_upd_add);
 	tcase_add_test(tc, test_upd_delete);
 	tcase_add_test(tc, test_upd_changes);
+	tcase_add_test(tc, test_bucket_split);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("rules");
 	tcase_add_checked_fixture(tc, setup, teardown);
