@@ -20,7 +20,7 @@ struct fs_opts {
 					 * has no _blockd._tcp SRV records */
 	unsigned rep;                   /* copies of new files' blocks; default 3 */
 	int timeout_ms;                 /* per DNS call; default MDC_TIMEOUT_MS */
-	unsigned lock_lease;            /* flock lease, seconds; default 30 */
+	unsigned lock_lease;            /* lock lease, seconds; default 30 */
 };
 
 struct fs;

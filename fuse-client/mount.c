@@ -1,6 +1,7 @@
 /* mount: option parsing (-o zone=,mds=,keyfile=,blockkeyfile=,blockd= or
- * --env DIR/cluster.env), then one FUSE lowlevel session with fs_ops. The
- * loop is single-threaded in this slice. */
+ * --env DIR/cluster.env), then one FUSE lowlevel session with fs_ops, served
+ * by libfuse's multi-threaded loop (-s: one thread) so that a slow request
+ * does not hold up the others. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +48,12 @@ static void usage(const char *prog)
 	       "  -o blockd=H:P[ H:P]   block daemons if the zone has no _blockd._tcp SRV\n"
 	       "  -o rep=N              copies of new files' blocks (default 3)\n"
 	       "  -o timeout=MS         deadline of one DNS query or UPDATE (default 3000)\n"
-	       "  -o lock_lease=S       flock lease, renewed every S/3 s (default 30)\n"
+	       "  -o lock_lease=S       lease of flock and fcntl locks, renewed every S/3 s\n"
+	       "                        (default 30)\n"
 	       "  --env FILE|DIR        read the above from a cluster.env (options win)\n"
 	       "  -f                    foreground (log to stderr, else syslog)\n"
-	       "  -d                    debug: foreground and FUSE request trace\n", prog);
+	       "  -d                    debug: foreground and FUSE request trace\n"
+	       "  -s                    one loop thread (default: several)\n", prog);
 }
 
 /* Fill what -o did not give from cluster.env. Strings point into env. */
@@ -133,7 +136,16 @@ int mount_main(int argc, char **argv)
 		goto out_signals;
 	fuse_daemonize(fo.foreground);
 	log_info("mounted zone %s from %s on %s", c.zone, c.mds, fo.mountpoint);
-	status = fuse_session_loop(se) == 0 ? 0 : 1;
+	if (fo.singlethread) {
+		status = fuse_session_loop(se) == 0 ? 0 : 1;
+	} else {
+		/* the 3.x struct of this FUSE_USE_VERSION (fs.h): threads are
+		 * started on demand, up to libfuse's default maximum */
+		struct fuse_loop_config lc = { .clone_fd = fo.clone_fd,
+					       .max_idle_threads = fo.max_idle_threads };
+
+		status = fuse_session_loop_mt(se, &lc) == 0 ? 0 : 1;
+	}
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);
