@@ -1870,9 +1870,7 @@ static void op_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 /* The session ends: waiting lock requests are answered before it goes. */
 static void op_destroy(void *userdata)
 {
-	struct fs *fs = userdata;
-
-	lock_shutdown(fs->lk);
+	fs_stop(userdata);
 }
 
 /* Not set (the kernel answers ENOSYS): mknod, fallocate, copy_file_range.
@@ -1992,6 +1990,12 @@ fail:
 	inode_free(root);
 	fs_free(fs);
 	return r;
+}
+
+void fs_stop(struct fs *fs)
+{
+	if (fs != NULL && fs->lk != NULL)
+		lock_shutdown(fs->lk);
 }
 
 void fs_free(struct fs *fs)

@@ -59,6 +59,7 @@ struct lock_waiter {
 	int64_t start, end;             /* posix range */
 	pid_t pid;
 	unsigned delay_ms;              /* current back-off */
+	int warned;                     /* the mds did not answer: logged once */
 	struct timespec due;            /* next try, CLOCK_MONOTONIC */
 	int interrupted;                /* set by the FUSE interrupt callback (wmu) */
 };
@@ -509,6 +510,7 @@ static int waiter_add(struct lock *lk, fuse_req_t req, const struct lock_waiter 
 	w->lk = lk;
 	w->req = req;
 	w->interrupted = 0;
+	w->warned = 0;
 	w->delay_ms = LOCK_POLL_MIN_MS;
 	w->due = mono_in(w->delay_ms);
 	/* before it is queued: once queued the thread may reply and free it. An
@@ -516,7 +518,7 @@ static int waiter_add(struct lock *lk, fuse_req_t req, const struct lock_waiter 
 	fuse_req_interrupt_func(req, waiter_interrupted, w);
 	pthread_mutex_lock(&lk->wmu);
 	if (lk->stop)
-		rc = -EINTR;            /* unmounting */
+		rc = -ENOLCK;           /* unmounting */
 	else if (thread_start_locked(lk) < 0)
 		rc = -ENOLCK;
 	if (rc == 0) {
@@ -543,17 +545,27 @@ static void waiter_finish(struct lock_waiter *w, int rc)
 	free(w);
 }
 
+/* One attempt for a waiter: 0, -EAGAIN (still blocked) or the errno to
+ * answer. An mds that does not answer is waited out like a holder: only an
+ * interrupt ends a wait. */
 static int waiter_try(struct lock *lk, struct lock_waiter *w)
 {
+	const char *what = w->kind == K_FLOCK ? "flock" : "fcntl lock";
 	struct err e = { 0 };
 	int rc;
 
-	if (w->kind == K_FLOCK) {
+	if (w->kind == K_FLOCK)
 		rc = flock_try(lk, w->ino, w->owner, w->fh, w->op, &e);
-		return user_err(rc, "flock", w->ino, &e);
+	else
+		rc = posix_try(lk, w->ino, w->owner, w->op, w->start, w->end, w->pid, &e);
+	if (rc == -ETIMEDOUT || rc == -ECONNREFUSED) {
+		if (!w->warned)
+			log_warn("%s on inode %" PRIu64 ": %s; still waiting", what, w->ino,
+				 e.msg[0] ? e.msg : strerror(-rc));
+		w->warned = 1;
+		return -EAGAIN;
 	}
-	rc = posix_try(lk, w->ino, w->owner, w->op, w->start, w->end, w->pid, &e);
-	return user_err(rc, "fcntl lock", w->ino, &e);
+	return user_err(rc, what, w->ino, &e);
 }
 
 /* ------------------------------------------------------------ renewal --- */
@@ -716,11 +728,13 @@ void lock_shutdown(struct lock *lk)
 	ws = lk->waiters;
 	lk->waiters = NULL;
 	pthread_mutex_unlock(&lk->wmu);
+	/* ENOLCK, not EINTR: the kernel turns a FUSE EINTR into a restart,
+	 * which reaches the caller as errno 512 when no signal is pending */
 	while (ws != NULL) {
 		struct lock_waiter *w = ws;
 
 		ws = w->next;
-		waiter_finish(w, -EINTR);
+		waiter_finish(w, -ENOLCK);
 	}
 	/* an unmount gives the locks up */
 	r = malloc(sizeof(*r));

@@ -26,8 +26,8 @@ struct lock;
 /* mdc is borrowed (it must outlive the lock); lease in seconds (0: default).
  * No thread is started before the first lock (the mount forks after this). */
 int lock_new(struct lock **out, struct mdc *mdc, unsigned lease, struct err *e);
-/* End of the session (FUSE destroy): waiting requests are answered EINTR, the
- * thread stops, every held lock is released. Idempotent. */
+/* End of the session (FUSE destroy): waiting requests are answered ENOLCK,
+ * the thread stops, every held lock is released. Idempotent. */
 void lock_shutdown(struct lock *lk);
 void lock_free(struct lock *lk);        /* lock_shutdown, then free; lk may be NULL */
 

@@ -139,13 +139,23 @@ int mount_main(int argc, char **argv)
 	if (fo.singlethread) {
 		status = fuse_session_loop(se) == 0 ? 0 : 1;
 	} else {
-		/* the 3.x struct of this FUSE_USE_VERSION (fs.h): threads are
-		 * started on demand, up to libfuse's default maximum */
-		struct fuse_loop_config lc = { .clone_fd = fo.clone_fd,
-					       .max_idle_threads = fo.max_idle_threads };
+		int r;
 
-		status = fuse_session_loop_mt(se, &lc) == 0 ? 0 : 1;
+		/* the 3.x struct of this FUSE_USE_VERSION (fs.h): threads are
+		 * started on demand, up to libfuse's default maximum; without
+		 * -o max_idle_threads the option is UINT_MAX, which 3.14 logs
+		 * as invalid, so keep 10 idle threads then (libfuse 3.x's old
+		 * default) */
+		struct fuse_loop_config lc = { .clone_fd = fo.clone_fd,
+					       .max_idle_threads = fo.max_idle_threads <= 100000
+								   ? fo.max_idle_threads : 10 };
+
+		/* > 0: the signal that ended it, a normal end as for the
+		 * single-threaded loop */
+		r = fuse_session_loop_mt(se, &lc);
+		status = r < 0 ? 1 : 0;
 	}
+	fs_stop(fs);            /* before the unmount closes the device */
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);

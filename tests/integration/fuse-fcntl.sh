@@ -23,8 +23,12 @@ bg=
 "$MOUNT" -f --env "$C/cluster.env" -o lock_lease=3 "$M" >>"$TMP/mount.log" 2>&1 &
 mpid=$!
 wait_for 10 mounted || { sed 's/^/# /' "$TMP/mount.log"; bail "dnsfs-mount did not mount"; }
-"$MOUNT" -f --env "$C/cluster.env" "$M2" >>"$TMP/mount2.log" 2>&1 &
-wait_for 10 grep -q " $M2 fuse" /proc/mounts || bail "the second mount did not come up"
+mount_b() {
+	"$MOUNT" -f --env "$C/cluster.env" "$M2" >>"$TMP/mount2.log" 2>&1 &
+	m2pid=$!
+	wait_for 10 grep -q " $M2 fuse" /proc/mounts
+}
+mount_b || bail "the second mount did not come up"
 
 seq 1 1000 >"$M/f"
 ino=$(stat -c %i "$M/f")
@@ -169,6 +173,27 @@ wait "$killed" 2>/dev/null
 check_match "neither waiter left a range behind" '^"v=1 w=0-99:[0-9a-f.]*:[0-9]+"$' "$(rec)"
 stop "$holder"
 wait_for 10 no_rec
+
+# ---- a mount that ends gives its locks up and answers its waiters -------------
+bgprobe holder "$M" lock:w:0:100 touch:"$TMP/ready11" sleep
+holder=$last
+wait_for 20 test -e "$TMP/ready11"
+bgprobe bholder "$M2" lock:r:200:0 touch:"$TMP/ready12" sleep
+bholder=$last
+wait_for 20 test -e "$TMP/ready12"
+bgprobe bwaiter "$M2" lockw:w:0:1 sleep
+bwaiter=$last
+sleep 1
+check_match "B holds 200- and waits for 0" ' r=200-:' "$(rec)"
+kill -TERM "$m2pid"
+check "B's mount ends on SIGTERM" wait_for 20 sh -c "! kill -0 $m2pid"
+check "its waiting F_SETLKW is answered ENOLCK" wait_for 10 said bwaiter "lockw ENOLCK"
+check_match "its range is gone from the record, A's stays" '^"v=1 w=0-99:[0-9a-f.]*:[0-9]+"$' "$(rec)"
+kill -9 "$bholder" "$bwaiter" 2>/dev/null
+fusermount3 -u -z "$M2" 2>/dev/null
+stop "$holder"
+wait_for 10 no_rec
+mount_b || bail "the second mount did not come back"
 
 # ---- a kill -9'd mount's locks expire with its lease ---------------------------
 bgprobe holder "$M" lock:w:0:100 touch:"$TMP/ready10" sleep
