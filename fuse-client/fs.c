@@ -1572,10 +1572,13 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
 	struct err e = { 0 };
-	int r;
+	int r = file_commit(req_fs(req), f, &e);
 
-	lock_posix_close(req_fs(req)->lk, ino, fi->lock_owner);   /* POSIX: any close */
-	r = file_commit(req_fs(req), f, &e);
+	/* POSIX: any close drops the process's locks; after the commit, so
+	 * that the next holder reads what was written under the lock (fsync
+	 * comes here too, without fi->flush) */
+	if (fi->flush)
+		lock_posix_close(req_fs(req)->lk, ino, fi->lock_owner);
 	fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "flush", &e));
 }
 

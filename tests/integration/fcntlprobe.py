@@ -6,6 +6,9 @@
 #   unlock:START:LEN      F_SETLK F_UNLCK -> "unlock ok"
 #   get:r|w:START:LEN     F_GETLK         -> "get none" | "get r|w START LEN PID"
 #   reclose               open and close another descriptor of PATH -> "reclose ok"
+#   write:TEXT            replace the content by TEXT (through the locked descriptor)
+#   close                 close the locked descriptor -> "close ok"
+#   read                  read PATH through a new descriptor -> "read <content>"
 #   touch:FILE            create FILE (a readiness signal for the script)
 #   waitfile:FILE         wait (at most 120 s) until FILE exists
 #   sleep                 sleep until killed
@@ -62,6 +65,16 @@ def main():
         elif cmd == "reclose":
             os.close(os.open(path, os.O_RDONLY))
             out("reclose ok")
+        elif cmd == "write":
+            data = step[len("write:"):].encode()
+            os.pwrite(fd, data, 0)
+            os.ftruncate(fd, len(data))
+        elif cmd == "close":
+            os.close(fd)
+            out("close ok")
+        elif cmd == "read":
+            with open(path) as fh:
+                out("read", fh.read().strip())
         elif cmd == "touch":
             open(f[1], "w").close()
         elif cmd == "waitfile":

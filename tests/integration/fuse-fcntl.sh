@@ -154,6 +154,22 @@ check_match "the record now holds B's range" '^"v=1 w=50-59:' "$(rec)"
 stop "$waiter"
 wait_for 10 no_rec
 
+# ---- what is written under a lock is there for the next holder ----------------
+bgprobe writer "$M" lock:w:0:0 touch:"$TMP/ready13" waitfile:"$TMP/go13" write:written-by-A close \
+	sleep
+writer=$last
+wait_for 20 test -e "$TMP/ready13"
+bgprobe reader3 "$M2" lockw:w:0:0 read sleep
+reader3=$last
+sleep 1
+touch "$TMP/go13"
+check "A writes and closes: B's F_SETLKW is granted" wait_for 20 said reader3 "^read"
+check_eq "and B reads what A wrote under the lock" "read written-by-A" \
+	"$(grep '^read' "$TMP/reader3.out")"
+stop "$reader3"
+stop "$writer"
+wait_for 10 no_rec
+
 # ---- an interrupted F_SETLKW -----------------------------------------------------
 bgprobe holder "$M" lock:w:0:100 touch:"$TMP/ready9" sleep
 holder=$last
