@@ -170,6 +170,31 @@ stop "$reader3"
 stop "$writer"
 wait_for 10 no_rec
 
+# ---- contention: 3 processes on each mount increment one counter under F_SETLKW -
+printf '%08d\n' 0 >"$M/n"
+incr() {
+	timeout 120 python3 -c '
+import fcntl, os, struct, sys
+path, n = sys.argv[1], int(sys.argv[2])
+fd = os.open(path, os.O_RDWR)
+for i in range(n):
+    fcntl.fcntl(fd, fcntl.F_SETLKW, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
+    with open(path, "r+") as f:     # opened under the lock: its content is fresh
+        v = int(f.read())
+        f.seek(0)
+        f.write("%08d\n" % (v + 1))
+    # that close committed the write, then dropped the lock (POSIX)
+' "$1" 5 </dev/null >>"$TMP/incr.out" 2>&1
+}
+pids=
+for m in "$M" "$M2" "$M" "$M2" "$M" "$M2"; do incr "$m/n" & pids="$pids $!"; done
+t0=$(date +%s)
+for p in $pids; do wait "$p"; done
+check_eq "30 increments from 6 processes on 2 mounts, none lost" 00000030 "$(cat "$M2/n")"
+check_eq "without errors" "" "$(cat "$TMP/incr.out")"
+diag "contention: $(( $(date +%s) - t0 )) s"
+check "and no lock left" wait_for 10 sh -c "[ -z \"\$(dig +norec +short -p $DNSFS_MDS_PORT @$DNSFS_MDS_ADDR p.$(stat -c %i "$M/n").k.$Z TXT)\" ]"
+
 # ---- an interrupted F_SETLKW -----------------------------------------------------
 bgprobe holder "$M" lock:w:0:100 touch:"$TMP/ready9" sleep
 holder=$last
