@@ -326,10 +326,29 @@ static int flock_cas(struct lock *lk, uint64_t ino, const char *me, int op, stru
 
 /* ------------------------------------------------------------ POSIX CAS --- */
 
+/* Drop this client's ranges of owners that the held table does not know
+ * (mu held): left behind by a release whose UPDATE failed. Without this the
+ * renewals of the owners still holding would keep them alive. */
+static void drop_stale(struct lock *lk, uint64_t ino, struct lockset *s, const char *who)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		char owner[LOCKSET_OWNER_MAX + 1];
+		const char *o = s->v[i].owner;
+
+		if (!lockset_owner_of(o, lk->client) || o[16] != '.' || strcmp(o, who) == 0 ||
+		    held_find(lk, K_POSIX, ino, strtoull(o + 17, NULL, 16)) != NULL)
+			continue;
+		memcpy(owner, o, sizeof(owner));
+		lockset_drop(s, owner);
+		i = (size_t)-1;         /* compacted: from the start */
+	}
+}
+
 /* One read-modify-CAS of p.<ino>.k.Z: op F_RDLCK / F_WRLCK / F_UNLCK of
  * start..end for owner who (after the conflict test), P_RENEW (who = this
  * client) or P_DROP (all of who's ranges). Every write also renews this
- * client's other ranges in the record and drops other clients' expired ones.
+ * client's other ranges in the record and drops other clients' expired ones
+ * and this client's stale ones (mu held).
  * *holds (may be NULL) says whether who holds a range afterwards. 0, -EAGAIN
  * (conflict), -ECANCELED (lost a race), -ENOLCK (P_RENEW: none left, or the
  * record is full), others. */
@@ -351,6 +370,7 @@ static int posix_cas(struct lock *lk, uint64_t ino, const char *who, int op, int
 		goto out;
 	}
 	lockset_expire(&s, now, lk->client);
+	drop_stale(lk, ino, &s, who);
 	switch (op) {
 	case P_RENEW:
 		if (lockset_renew(&s, who, now + (int64_t)lk->lease) == 0) {
