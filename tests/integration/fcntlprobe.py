@@ -2,7 +2,8 @@
 # fcntlprobe: POSIX record locks on one file, step by step, for fuse-fcntl.sh.
 # usage: fcntlprobe.py PATH STEP...; one line of output per step (flushed):
 #   lock:r|w:START:LEN    F_SETLK         -> "lock ok" | "lock EAGAIN" | "lock <ERRNO>"
-#   lockw:r|w:START:LEN   F_SETLKW        -> "lockw ok <seconds waited>" | "lockw EINTR"
+#   lockw:r|w:START:LEN   F_SETLKW        -> "lockw ok <seconds waited> <unix time granted>"
+#                                            | "lockw EINTR"
 #   unlock:START:LEN      F_SETLK F_UNLCK -> "unlock ok"
 #   get:r|w:START:LEN     F_GETLK         -> "get none" | "get r|w START LEN PID"
 #   reclose               open and close another descriptor of PATH -> "reclose ok"
@@ -46,7 +47,7 @@ def main():
             t0 = time.monotonic()
             try:
                 fcntl.fcntl(fd, fcntl.F_SETLK if cmd == "lock" else fcntl.F_SETLKW, arg)
-                out(cmd, "ok", "%.2f" % (time.monotonic() - t0))
+                out(cmd, "ok", "%.2f" % (time.monotonic() - t0), "%.3f" % time.time())
             except KeyboardInterrupt:
                 out(cmd, "EINTR")
             except OSError as ex:
