@@ -308,6 +308,93 @@ START_TEST(test_leases)
 }
 END_TEST
 
+/* Random locks and unlocks of three owners against a model that keeps one
+ * type per owner and byte (bytes 40..47 stand for "and on to the end"):
+ * after every step the ranges must cover exactly the model, stay sorted,
+ * never overlap within an owner, be merged when adjacent of one type, and
+ * the conflict test must agree with the model. */
+#define MB 48
+START_TEST(test_model)
+{
+	static const char *own[3] = { A, A2, B };
+	int model[3][MB];
+	struct lockset s;
+	unsigned seed = 12345;
+	int applied = 0;
+
+	lockset_init(&s);
+	for (int o = 0; o < 3; o++)
+		for (int b = 0; b < MB; b++)
+			model[o][b] = F_UNLCK;
+	for (int step = 0; step < 5000; step++) {
+		int o = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 3;
+		int start = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 40;
+		int len = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 12;
+		int t = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 3;
+		int type = t == 0 ? F_RDLCK : t == 1 ? F_WRLCK : F_UNLCK;
+		int64_t end = len == 0 || start + len > 40 ? LOCKSET_EOF : start + len - 1;
+		int last = end == LOCKSET_EOF ? MB - 1 : (int)end, conflict = 0;
+		struct err e = { 0 };
+
+		for (int q = 0; q < 3 && type != F_UNLCK; q++)
+			for (int b = start; q != o && b <= last; b++)
+				if (model[q][b] != F_UNLCK && (type == F_WRLCK || model[q][b] == F_WRLCK))
+					conflict = 1;
+		if (type != F_UNLCK)
+			ck_assert_int_eq(lockset_conflict(&s, own[o], type, start, end) >= 0,
+					 conflict);
+		if (conflict)
+			continue;       /* the mount would answer EAGAIN */
+		applied++;
+		ck_assert_int_eq(lockset_set(&s, own[o], type, start, end, step, &e), 0);
+		for (int b = start; b <= last; b++)
+			model[o][b] = type;
+		for (size_t i = 0; i < s.n; i++) {
+			const struct lockset_range *r = &s.v[i];
+
+			ck_assert(r->start <= r->end);
+			if (i > 0)
+				ck_assert(s.v[i - 1].start <= r->start);
+			for (size_t j = i + 1; j < s.n; j++) {
+				const struct lockset_range *x = &s.v[j];
+
+				if (strcmp(r->owner, x->owner) != 0)
+					continue;
+				ck_assert_msg(x->start > r->end || r->start > x->end,
+					      "step %d: one owner's ranges overlap", step);
+				if (r->type == x->type)
+					ck_assert_msg(r->end == LOCKSET_EOF || r->end + 1 != x->start,
+						      "step %d: adjacent ranges not merged", step);
+			}
+		}
+		for (int q = 0; q < 3; q++)
+			for (int b = 0; b < MB; b++) {
+				int got = F_UNLCK;
+
+				for (size_t i = 0; i < s.n; i++)
+					if (strcmp(s.v[i].owner, own[q]) == 0 && s.v[i].start <= b &&
+					    b <= s.v[i].end)
+						got = s.v[i].type;
+				ck_assert_msg(got == model[q][b], "step %d: owner %d byte %d: %d, want %d",
+					      step, q, b, got, model[q][b]);
+			}
+		/* and the text form round-trips */
+		{
+			static char tx[LOCKSET_TEXT_MAX + 1];
+			struct lockset c;
+
+			snprintf(tx, sizeof(tx), "%s", text(&s));
+			lockset_init(&c);
+			ck_assert_int_eq(parse(&c, tx), 0);
+			ck_assert_str_eq(text(&c), tx);
+			lockset_release(&c);
+		}
+	}
+	ck_assert_int_gt(applied, 2000);        /* most steps were not conflicts */
+	lockset_release(&s);
+}
+END_TEST
+
 static Suite *lockset_suite(void)
 {
 	Suite *s = suite_create("lockset");
@@ -323,6 +410,7 @@ static Suite *lockset_suite(void)
 	tcase_add_test(tc, test_merge_convert);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_leases);
+	tcase_add_test(tc, test_model);
 	suite_add_tcase(s, tc);
 	return s;
 }
