@@ -62,6 +62,8 @@ struct lock_waiter {
 	int warned;                     /* the mds did not answer: logged once */
 	struct timespec due;            /* next try, CLOCK_MONOTONIC */
 	int interrupted;                /* set by the FUSE interrupt callback (wmu) */
+	char blocker[LOCKSET_OWNER_MAX + 1]; /* posix: the owner of the range in the
+					 * way at the last try (wmu), for EDEADLK */
 };
 
 struct lock {
@@ -116,7 +118,7 @@ static void name_posix(const struct lock *lk, char *buf, size_t len, uint64_t in
 static int user_err(int rc, const char *what, uint64_t ino, const struct err *e)
 {
 	switch (-rc) {
-	case 0: case EAGAIN: case EINVAL: case ENOLCK: case EINTR: case ENOMEM:
+	case 0: case EAGAIN: case EINVAL: case ENOLCK: case EINTR: case ENOMEM: case EDEADLK:
 		return rc;
 	case E2BIG:
 		return -ENOLCK;         /* the record is full: no locks available */
@@ -137,6 +139,7 @@ struct rec {
 	char text[LOCK_RDATA_MAX];      /* its logical text */
 	char ntext[LOCK_RDATA_MAX];     /* the new text */
 	uint8_t nrd[LOCK_RDATA_MAX];
+	char blocker[LOCKSET_OWNER_MAX + 1]; /* posix -EAGAIN: the owner in the way */
 };
 
 static int rec_read(struct lock *lk, const char *name, struct rec *r, struct err *e)
@@ -358,6 +361,7 @@ static int posix_cas(struct lock *lk, uint64_t ino, const char *who, int op, int
 	char name[RECORD_NAME_BUF + 2];
 	struct lockset s;
 	int64_t now = (int64_t)time(NULL);
+	ssize_t i;
 	int rc;
 
 	lockset_init(&s);
@@ -382,7 +386,8 @@ static int posix_cas(struct lock *lk, uint64_t ino, const char *who, int op, int
 		lockset_drop(&s, who);
 		break;
 	default:
-		if (op != F_UNLCK && lockset_conflict(&s, who, op, start, end) >= 0) {
+		if (op != F_UNLCK && (i = lockset_conflict(&s, who, op, start, end)) >= 0) {
+			memcpy(r->blocker, s.v[i].owner, sizeof(r->blocker));
 			rc = -EAGAIN;
 			goto out;
 		}
@@ -466,9 +471,10 @@ static int flock_try(struct lock *lk, uint64_t ino, uint64_t owner, uint64_t fh,
 }
 
 /* POSIX op on start..end for (ino, owner), retried over lost races; pid is
- * remembered for F_GETLK. */
+ * remembered for F_GETLK. On -EAGAIN blocker (LOCKSET_OWNER_MAX + 1 bytes,
+ * may be NULL) names the owner in the way. */
 static int posix_try(struct lock *lk, uint64_t ino, uint64_t owner, int op, int64_t start,
-		     int64_t end, pid_t pid, struct err *e)
+		     int64_t end, pid_t pid, char *blocker, struct err *e)
 {
 	struct rec *r = malloc(sizeof(*r));
 	char me[64];
@@ -493,6 +499,8 @@ static int posix_try(struct lock *lk, uint64_t ino, uint64_t owner, int op, int6
 		}
 		pthread_mutex_unlock(&lk->mu);
 	}
+	if (rc == -EAGAIN && blocker != NULL)
+		memcpy(blocker, r->blocker, sizeof(r->blocker));
 	free(r);
 	if (rc == 0 && holds)
 		thread_start(lk);
@@ -516,8 +524,38 @@ static void waiter_interrupted(fuse_req_t req, void *data)
 	pthread_mutex_unlock(&lk->wmu);
 }
 
+/* 1 if the POSIX owner of w waiting for w->blocker closes a cycle of waiters
+ * of this mount (wmu held): P waits for Q, which waits for ... P. Waits
+ * through other mounts are not seen (they wait until interrupted). */
+static int deadlock_locked(struct lock *lk, const struct lock_waiter *w)
+{
+	char me[64], cur[LOCKSET_OWNER_MAX + 1], other[64];
+
+	if (w->kind != K_POSIX || w->blocker[0] == '\0')
+		return 0;
+	me_of(lk, w->owner, me, sizeof(me));
+	memcpy(cur, w->blocker, sizeof(cur));
+	for (int hop = 0; hop < 64; hop++) {
+		const struct lock_waiter *x;
+
+		if (strcmp(cur, me) == 0)
+			return 1;
+		for (x = lk->waiters; x != NULL; x = x->next) {
+			if (x->kind != K_POSIX)
+				continue;
+			me_of(lk, x->owner, other, sizeof(other));
+			if (strcmp(other, cur) == 0)
+				break;
+		}
+		if (x == NULL || x->blocker[0] == '\0')
+			return 0;
+		memcpy(cur, x->blocker, sizeof(cur));
+	}
+	return 0;
+}
+
 /* Queue a blocked request (a copy of tmpl). LOCK_QUEUED, or an errno for the
- * caller to reply with. */
+ * caller to reply with (EDEADLK: it would wait for itself). */
 static int waiter_add(struct lock *lk, fuse_req_t req, const struct lock_waiter *tmpl)
 {
 	struct lock_waiter *w = malloc(sizeof(*w)), **pp;
@@ -539,6 +577,8 @@ static int waiter_add(struct lock *lk, fuse_req_t req, const struct lock_waiter 
 	pthread_mutex_lock(&lk->wmu);
 	if (lk->stop)
 		rc = -ENOLCK;           /* unmounting */
+	else if (deadlock_locked(lk, w))
+		rc = -EDEADLK;
 	else if (thread_start_locked(lk) < 0)
 		rc = -ENOLCK;
 	if (rc == 0) {
@@ -568,7 +608,7 @@ static void waiter_finish(struct lock_waiter *w, int rc)
 /* One attempt for a waiter: 0, -EAGAIN (still blocked) or the errno to
  * answer. An mds that does not answer is waited out like a holder: only an
  * interrupt ends a wait. */
-static int waiter_try(struct lock *lk, struct lock_waiter *w)
+static int waiter_try(struct lock *lk, struct lock_waiter *w, char *blocker)
 {
 	const char *what = w->kind == K_FLOCK ? "flock" : "fcntl lock";
 	struct err e = { 0 };
@@ -577,7 +617,7 @@ static int waiter_try(struct lock *lk, struct lock_waiter *w)
 	if (w->kind == K_FLOCK)
 		rc = flock_try(lk, w->ino, w->owner, w->fh, w->op, &e);
 	else
-		rc = posix_try(lk, w->ino, w->owner, w->op, w->start, w->end, w->pid, &e);
+		rc = posix_try(lk, w->ino, w->owner, w->op, w->start, w->end, w->pid, blocker, &e);
 	if (rc == -ETIMEDOUT || rc == -ECONNREFUSED) {
 		if (!w->warned)
 			log_warn("%s on inode %" PRIu64 ": %s; still waiting", what, w->ino,
@@ -674,9 +714,13 @@ static void *lock_thread(void *arg)
 			continue;
 		}
 		if (!w->interrupted) {
+			char blocker[LOCKSET_OWNER_MAX + 1] = "";
+
 			pthread_mutex_unlock(&lk->wmu);
-			rc = waiter_try(lk, w);
+			rc = waiter_try(lk, w, blocker);
 			pthread_mutex_lock(&lk->wmu);
+			if (blocker[0] != '\0')
+				memcpy(w->blocker, blocker, sizeof(w->blocker));
 		}
 		if (rc == -EAGAIN && !w->interrupted) {
 			w->delay_ms = w->delay_ms * 2 > LOCK_POLL_MAX_MS ? LOCK_POLL_MAX_MS
@@ -917,6 +961,7 @@ out:
 int lock_setlk(struct lock *lk, fuse_req_t req, uint64_t ino, uint64_t owner,
 	       const struct flock *fl, int sleep)
 {
+	char blocker[LOCKSET_OWNER_MAX + 1] = "";
 	struct err e = { 0 };
 	int64_t start, end;
 	int rc, type = fl->l_type;
@@ -932,11 +977,12 @@ int lock_setlk(struct lock *lk, fuse_req_t req, uint64_t ino, uint64_t owner,
 		if (!rc)
 			return 0;       /* the owner holds nothing here: no query */
 	}
-	rc = posix_try(lk, ino, owner, type, start, end, fl->l_pid, &e);
+	rc = posix_try(lk, ino, owner, type, start, end, fl->l_pid, blocker, &e);
 	if (rc == -EAGAIN && sleep) {
 		struct lock_waiter t = { .kind = K_POSIX, .ino = ino, .owner = owner, .op = type,
 					 .start = start, .end = end, .pid = fl->l_pid };
 
+		memcpy(t.blocker, blocker, sizeof(t.blocker));
 		return waiter_add(lk, req, &t);
 	}
 	return user_err(rc, "fcntl lock", ino, &e);
@@ -952,7 +998,7 @@ void lock_posix_close(struct lock *lk, uint64_t ino, uint64_t owner)
 	pthread_mutex_unlock(&lk->mu);
 	if (!held)
 		return;
-	rc = posix_try(lk, ino, owner, F_UNLCK, 0, LOCKSET_EOF, 0, &e);
+	rc = posix_try(lk, ino, owner, F_UNLCK, 0, LOCKSET_EOF, 0, NULL, &e);
 	if (rc < 0) {
 		log_warn("fcntl locks: releasing inode %" PRIu64 " on close: %s (they expire with "
 			 "their lease)", ino, e.msg[0] ? e.msg : strerror(-rc));

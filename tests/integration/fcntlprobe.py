@@ -51,7 +51,8 @@ def main():
             except KeyboardInterrupt:
                 out(cmd, "EINTR")
             except OSError as ex:
-                name = errno.errorcode.get(ex.errno, str(ex.errno))
+                name = "EDEADLK" if ex.errno == errno.EDEADLK else \
+                    errno.errorcode.get(ex.errno, str(ex.errno))
                 out(cmd, "EAGAIN" if ex.errno in (errno.EAGAIN, errno.EACCES) else name)
         elif cmd == "unlock":
             fcntl.fcntl(fd, fcntl.F_SETLK, flock_arg(fcntl.F_UNLCK, int(f[1]), int(f[2])))

@@ -3,9 +3,12 @@
 # disjoint ranges, F_GETLK reporting the conflicting range, type and (on the
 # holder's own mount) pid, shared read locks, unlock and release on close of
 # ANY descriptor, F_SETLKW blocking (bounded) until the holder releases while
-# the waiter's mount keeps serving other requests, an interrupted F_SETLKW,
-# flock and fcntl locks kept apart, and a kill -9'd mount's locks expiring
-# after its lease. Lock calls are python3's fcntl (tests/integration/fcntlprobe.py).
+# the waiter's mount keeps serving other requests, data written under a lock
+# seen by the next holder, 6 contending processes, EDEADLK for two processes
+# of one mount waiting for each other, an interrupted F_SETLKW, a mount that
+# ends (SIGTERM) giving its locks up, flock and fcntl locks kept apart, and a
+# kill -9'd mount's locks expiring after its lease. Lock calls are python3's
+# fcntl (tests/integration/fcntlprobe.py).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/fuse-lib.sh"
 
@@ -198,6 +201,21 @@ check_eq "30 increments from 6 processes on 2 mounts, none lost" 00000030 "$(cat
 check_eq "without errors" "" "$(cat "$TMP/incr.out")"
 diag "contention: $(( $(date +%s) - t0 )) s"
 check "and no lock left" wait_for 10 sh -c "[ -z \"\$(dig +norec +short -p $DNSFS_MDS_PORT @$DNSFS_MDS_ADDR p.$(stat -c %i "$M/n").k.$Z TXT)\" ]"
+
+# ---- two processes of one mount waiting for each other: EDEADLK ----------------
+bgprobe p1 "$M" lock:w:0:1 touch:"$TMP/p1" waitfile:"$TMP/go-p1" lockw:w:1:1 sleep
+p1=$last
+bgprobe p2 "$M" lock:w:1:1 touch:"$TMP/p2" waitfile:"$TMP/go-p2" lockw:w:0:1 sleep
+p2=$last
+wait_for 20 test -e "$TMP/p1" -a -e "$TMP/p2"
+touch "$TMP/go-p1"
+check "P1 waits for P2's byte 1" sh -c "sleep 1.5; ! grep -q lockw '$TMP/p1.out'"
+touch "$TMP/go-p2"
+check "P2 asking for P1's byte 0 closes the cycle: EDEADLK" wait_for 10 said p2 "lockw EDEADLK"
+stop "$p2"
+check "P2 exits: P1 gets byte 1" wait_for 20 said p1 "lockw ok"
+stop "$p1"
+wait_for 10 no_rec
 
 # ---- an interrupted F_SETLKW -----------------------------------------------------
 bgprobe holder "$M" lock:w:0:100 touch:"$TMP/ready9" sleep
