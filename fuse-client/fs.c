@@ -1,7 +1,9 @@
 /* fs: FUSE lowlevel operations over the dnsfs schema (docs/SCHEMA.md,
  * "The mount"). Every handler calls a helper that returns 0 or a negative
- * errno and replies exactly once at its end. The session loop is
- * single-threaded in this slice, so open files need no locks. */
+ * errno and replies exactly once at its end (a blocked lock request is
+ * answered by lock.c). The session loop is multi-threaded (mount.c): shared
+ * state takes a mutex, but an open file (struct fs_file) is not guarded yet
+ * against two requests at once (the open-file data path is being rewritten). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,6 +23,7 @@
 #include "capacity.h"
 #include "dirbucket.h"
 #include "fs.h"
+#include "lock.h"
 #include "log.h"
 #include "mdc.h"
 #include "record.h"
@@ -37,8 +40,6 @@
 #define FS_DIR_TRIES 64
 #define FS_FILE_MAX (1ull << 30) /* a file is held in memory while open */
 /* rdata of the longest text: one length byte per string */
-#define FS_LOCK_LEASE 30        /* default flock lease, seconds */
-#define FS_LOCK_WAIT_MS 60000   /* a blocking flock polls this long, then ENOLCK */
 #define FS_RDATA_MAX (RECORD_TEXT_LONG_MAX + RECORD_STRS_FOR(RECORD_TEXT_LONG_MAX) + 16)
 
 struct fs {
@@ -51,25 +52,7 @@ struct fs {
 	pthread_mutex_t ino_mu;         /* guards next_ino, end_ino */
 	uint64_t next_ino;              /* next free number of the claimed range */
 	uint64_t end_ino;               /* end of the claimed range (exclusive) */
-	/* flock: this client's id, the locks it holds (renewed by a thread) */
-	char client[17];                /* 16 random hex digits */
-	unsigned lease;                 /* seconds */
-	pthread_mutex_t lk_mu;          /* guards all below, held over each CAS */
-	pthread_cond_t lk_cv;
-	pthread_t lk_thr;
-	int lk_started, lk_stop;
-	struct fs_lock *held;
-	size_t nheld, aheld;
-};
-
-/* A flock() lock this client holds: inode, lock owner and handle of the
- * open file (or directory) it belongs to, type. */
-struct fs_lock {
-	uint64_t ino;
-	uint64_t owner;
-	uint64_t fh;                    /* released with it (releasedir gets no
-					 * lock owner, so the handle decides) */
-	int type;                       /* LOCK_SH or LOCK_EX */
+	struct lock *lk;                /* flock and fcntl locks (lock.h) */
 };
 
 /* An inode as read: the parsed record and its exact rdata (the CAS value). */
@@ -1903,6 +1886,11 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct err e = { 0 };
 	int r = file_commit(req_fs(req), f, &e);
 
+	/* POSIX: any close drops the process's locks; after the commit, so
+	 * that the next holder reads what was written under the lock (fsync
+	 * comes here too, without fi->flush) */
+	if (fi->flush)
+		lock_posix_close(req_fs(req)->lk, ino, fi->lock_owner);
 	fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "flush", &e));
 }
 
@@ -1910,8 +1898,6 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 {
 	op_flush(req, ino, fi);
 }
-
-static void flock_release(struct fs *fs, uint64_t ino, uint64_t fh);
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -1921,7 +1907,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	if (r < 0)      /* close(2) already returned: the flush reported it */
 		log_err("release of inode %llu: %s", (unsigned long long)ino, e.msg);
-	flock_release(req_fs(req), ino, fi->fh);
+	lock_flock_close(req_fs(req)->lk, ino, fi->fh);
 	file_free(f);
 	fuse_reply_err(req, 0);
 }
@@ -2137,7 +2123,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 {
 	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
 
-	flock_release(req_fs(req), ino, fi->fh);
+	lock_flock_close(req_fs(req)->lk, ino, fi->fh);
 	dir_free(d);
 	fuse_reply_err(req, 0);
 }
@@ -2266,299 +2252,48 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	inode_free(in);
 }
 
-/* --------------------------------------------------------------- flock --- */
-
-#define LK_RENEW 0x100                  /* lock_cas: extend my lease only */
-
-static void lock_me(const struct fs *fs, uint64_t owner, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s.%016llx", fs->client, (unsigned long long)owner);
-}
-
-/* One read-modify-CAS of <ino>.k.Z for holder me: op LOCK_SH, LOCK_EX,
- * LOCK_UN or LK_RENEW. Expired holders are dropped from the new record (the
- * prerequisite is the exact record that had them). 0; -EWOULDBLOCK on a
- * conflict; -ECANCELED when another client changed the record first; for
- * LK_RENEW -ENOLCK when me is no longer a holder. */
-static int lock_cas(struct fs *fs, uint64_t ino, const char *me, int op, int *local,
-		    struct err *e)
-{
-	char name[RECORD_NAME_BUF], *text = NULL;
-	struct record_lock old = { 0 }, nl = { 0 };
-	struct mdc_answer a;
-	struct mdc_update u;
-	uint8_t *rd = NULL, *nrd = NULL;
-	uint16_t rdlen = 0;
-	int64_t now = (int64_t)time(NULL);
-	int r, had_me = 0, present = 0;
-
-	record_name_lock(name, sizeof(name), fs->mdc.zone, ino);
-	r = mdc_query(&fs->mdc, name, WIRE_T_TXT, &a, e);
-	if (r < 0)
-		return r;
-	if (a.rcode != WIRE_RC_NOERROR && a.rcode != WIRE_RC_NXDOMAIN)
-		r = err_set(e, -EIO, "%s: %s", name, wire_rcode_name(a.rcode));
-	text = malloc(FS_RDATA_MAX);
-	rd = malloc(FS_RDATA_MAX);
-	nrd = malloc(FS_RDATA_MAX);
-	if (r == 0 && (text == NULL || rd == NULL || nrd == NULL))
-		r = -ENOMEM;
-	for (size_t i = 0; r == 0 && i < a.n; i++) {
-		if (a.v[i].type != WIRE_T_TXT)
-			continue;
-		present = 1;
-		rdlen = a.v[i].rdlen;
-		memcpy(rd, a.v[i].rdata, rdlen);
-		r = mdc_txt_text(rd, rdlen, text, FS_RDATA_MAX, e);
-		if (r >= 0)
-			r = record_lock_parse_text(&old, text, (size_t)r, e);
-		if (r < 0)
-			r = err_set(e, -EIO, "%s: %s", name, e->msg);
-		break;
-	}
-	mdc_answer_release(&a);
-	if (r < 0)
-		goto out;
-	nl.type = old.type;
-	for (size_t i = 0; i < old.n; i++) {
-		if (strcmp(old.h[i].owner, me) == 0) {
-			had_me = 1;
-			continue;
-		}
-		if (old.h[i].exp < now)
-			continue;               /* expired: removed by this CAS */
-		if (local != NULL && strncmp(old.h[i].owner, fs->client, 16) == 0 &&
-		    (op == LOCK_EX || old.type == 'e'))
-			*local = 1;             /* a conflict within this mount */
-		nl.h[nl.n++] = old.h[i];
-	}
-	switch (op) {
-	case LOCK_UN:
-		if (!had_me)
-			goto out;               /* nothing of mine to remove */
-		break;
-	case LK_RENEW:
-		if (!had_me) {
-			r = -ENOLCK;
-			goto out;
-		}
-		break;
-	case LOCK_SH:
-		if (nl.n > 0 && old.type == 'e') {
-			r = -EWOULDBLOCK;
-			goto out;
-		}
-		nl.type = 's';
-		break;
-	case LOCK_EX:
-		if (nl.n > 0) {
-			r = -EWOULDBLOCK;
-			goto out;
-		}
-		nl.type = 'e';
-		break;
-	}
-	if (op != LOCK_UN) {
-		if (nl.n == RECORD_LOCK_HOLDERS) {
-			r = err_set(e, -ENOLCK, "%s: %d holders already", name, RECORD_LOCK_HOLDERS);
-			goto out;
-		}
-		snprintf(nl.h[nl.n].owner, sizeof(nl.h[nl.n].owner), "%s", me);
-		nl.h[nl.n].exp = now + (int64_t)fs->lease;
-		nl.n++;
-	}
-	r = mdc_update_begin(&fs->mdc, &u);
-	if (r < 0)
-		goto out;
-	if (present)
-		mdc_pre_value(&u, name, WIRE_T_TXT, rd, rdlen);
-	else
-		mdc_pre_nxrrset(&u, name, WIRE_T_TXT);
-	mdc_upd_del_rrset(&u, name, WIRE_T_TXT);
-	if (nl.n > 0) {
-		r = record_lock_format(&nl, text, FS_RDATA_MAX, e);
-		if (r >= 0)
-			r = txt_rdata(text, nrd, e);
-		if (r >= 0)
-			mdc_upd_add(&u, name, WIRE_T_TXT, FS_TTL, nrd, (uint16_t)r);
-	}
-	if (r >= 0)
-		r = mdc_update_send(&fs->mdc, &u, e);
-	mdc_update_release(&u);
-out:
-	free(text);
-	free(rd);
-	free(nrd);
-	return r < 0 ? r : 0;
-}
-
-/* The held table (lk_mu held). */
-static void held_set(struct fs *fs, uint64_t ino, uint64_t owner, uint64_t fh, int type)
-{
-	for (size_t i = 0; i < fs->nheld; i++)
-		if (fs->held[i].ino == ino && fs->held[i].owner == owner) {
-			if (type == LOCK_UN)
-				fs->held[i] = fs->held[--fs->nheld];
-			else
-				fs->held[i].type = type;
-			return;
-		}
-	if (type == LOCK_UN)
-		return;
-	if (fs->nheld == fs->aheld) {
-		size_t na = fs->aheld ? fs->aheld * 2 : 8;
-		struct fs_lock *v = realloc(fs->held, na * sizeof(*v));
-
-		if (v == NULL) {
-			log_err("flock: out of memory for the held table; lease of %llu not renewed",
-				(unsigned long long)ino);
-			return;
-		}
-		fs->held = v;
-		fs->aheld = na;
-	}
-	fs->held[fs->nheld++] = (struct fs_lock){ ino, owner, fh, type };
-}
-
-/* Renew the leases of the held locks every lease/3 seconds; a lock found
- * gone (expired and removed by another client) is dropped with a warning. */
-static void *lock_renewer(void *arg)
-{
-	struct fs *fs = arg;
-
-	pthread_mutex_lock(&fs->lk_mu);
-	while (!fs->lk_stop) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += fs->lease / 3 > 0 ? fs->lease / 3 : 1;
-		while (!fs->lk_stop &&
-		       pthread_cond_timedwait(&fs->lk_cv, &fs->lk_mu, &ts) != ETIMEDOUT)
-			;
-		if (fs->lk_stop)
-			break;
-		for (size_t i = 0; i < fs->nheld; i++) {
-			struct err e = { 0 };
-			char me[64];
-			int r = -ECANCELED;
-
-			lock_me(fs, fs->held[i].owner, me, sizeof(me));
-			for (int t = 0; t < FS_CAS_TRIES && r == -ECANCELED; t++)
-				r = lock_cas(fs, fs->held[i].ino, me, LK_RENEW, NULL, &e);
-			if (r == -ENOLCK) {
-				log_warn("flock: the lock on inode %llu was lost (lease expired)",
-					 (unsigned long long)fs->held[i].ino);
-				fs->held[i--] = fs->held[--fs->nheld];
-			} else if (r < 0) {
-				log_warn("flock: renewing the lease on inode %llu: %s",
-					 (unsigned long long)fs->held[i].ino,
-					 e.msg[0] ? e.msg : strerror(-r));
-			}
-		}
-	}
-	pthread_mutex_unlock(&fs->lk_mu);
-	return NULL;
-}
-
-/* flock(op) for the lock owner (an open file): LOCK_SH, LOCK_EX, LOCK_UN,
- * LOCK_NB. A blocking request polls (50 ms .. 500 ms) while another client
- * holds the lock, up to FS_LOCK_WAIT_MS, then ENOLCK; the single-threaded
- * loop serves nothing else meanwhile. A conflict with a lock of this same
- * mount could never be released while the loop waits: EDEADLK at once. */
-static int do_flock(struct fs *fs, uint64_t ino, uint64_t owner, uint64_t fh, int op,
-		    struct err *e)
-{
-	int base = op & (LOCK_SH | LOCK_EX | LOCK_UN);
-	int waited = 0, delay = 50, tries = 0, local;
-	char me[64];
-	int r;
-
-	if (base != LOCK_SH && base != LOCK_EX && base != LOCK_UN)
-		return -EINVAL;
-	lock_me(fs, owner, me, sizeof(me));
-	for (;;) {
-		pthread_mutex_lock(&fs->lk_mu);
-		local = 0;
-		r = lock_cas(fs, ino, me, base, &local, e);
-		if (r == 0) {
-			held_set(fs, ino, owner, fh, base);
-			if (base != LOCK_UN && !fs->lk_started &&
-			    pthread_create(&fs->lk_thr, NULL, lock_renewer, fs) == 0)
-				fs->lk_started = 1;
-		}
-		pthread_mutex_unlock(&fs->lk_mu);
-		if (r == -ECANCELED && ++tries < 64)
-			continue;               /* another client was first: again */
-		if (r != -EWOULDBLOCK || (op & LOCK_NB))
-			return r == -ECANCELED ? -EIO : r;
-		if (local)
-			return -EDEADLK;
-		if (waited >= FS_LOCK_WAIT_MS)
-			return -ENOLCK;
-		usleep((useconds_t)delay * 1000);
-		waited += delay;
-		delay = delay * 2 > 500 ? 500 : delay * 2;
-	}
-}
+/* --------------------------------------------------------------- locks --- */
+/* flock and fcntl locks are lock.c's; a blocked request is queued there and
+ * answered by its thread (LOCK_QUEUED), so it holds no loop thread. */
 
 static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 {
-	struct err e = { 0 };
-	int r = do_flock(req_fs(req), ino, fi->lock_owner, fi->fh, op, &e);
+	int r = lock_flock(req_fs(req)->lk, req, ino, fi->lock_owner, fi->fh, op);
 
-	if (r == -EWOULDBLOCK || r == -EDEADLK || r == -ENOLCK || r == -EINVAL)
+	if (r != LOCK_QUEUED)
 		fuse_reply_err(req, -r);
-	else
-		fuse_reply_err(req, r == 0 ? 0 : user_errno(r, "flock", &e));
 }
 
-/* The last close of an open file or directory (release, releasedir):
- * unlock what it holds. */
-static void flock_release(struct fs *fs, uint64_t ino, uint64_t fh)
-{
-	for (;;) {
-		struct err e = { 0 };
-		uint64_t owner = 0;
-		int found = 0, r;
-
-		pthread_mutex_lock(&fs->lk_mu);
-		for (size_t i = 0; i < fs->nheld && !found; i++)
-			if (fs->held[i].ino == ino && fs->held[i].fh == fh) {
-				owner = fs->held[i].owner;
-				found = 1;
-			}
-		pthread_mutex_unlock(&fs->lk_mu);
-		if (!found)
-			return;
-		r = do_flock(fs, ino, owner, fh, LOCK_UN, &e);
-		if (r < 0) {
-			log_warn("flock: releasing the lock on inode %llu: %s (it expires with its lease)",
-				 (unsigned long long)ino, e.msg[0] ? e.msg : strerror(-r));
-			pthread_mutex_lock(&fs->lk_mu);
-			held_set(fs, ino, owner, fh, LOCK_UN);
-			pthread_mutex_unlock(&fs->lk_mu);
-		}
-	}
-}
-
-/* fcntl byte-range locks stay unsupported: EOPNOTSUPP rather than a lock
- * granted locally only, which would be wrong across clients. */
 static void op_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		     struct flock *lock)
 {
-	fuse_reply_err(req, EOPNOTSUPP);
+	int r = lock_getlk(req_fs(req)->lk, ino, fi->lock_owner, lock);
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_lock(req, lock);
 }
 
 static void op_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		     struct flock *lock, int sleep)
 {
-	fuse_reply_err(req, EOPNOTSUPP);
+	int r = lock_setlk(req_fs(req)->lk, req, ino, fi->lock_owner, lock, sleep);
+
+	if (r != LOCK_QUEUED)
+		fuse_reply_err(req, -r);
 }
 
+/* The session ends: waiting lock requests are answered before it goes. */
+static void op_destroy(void *userdata)
+{
+	fs_stop(userdata);
+}
 
 /* Not set (the kernel answers ENOSYS): fallocate, copy_file_range.
- * getlk/setlk (fcntl byte ranges) answer EOPNOTSUPP; flock is cluster-wide. */
+ * flock and getlk/setlk (fcntl byte ranges) are cluster-wide. */
 const struct fuse_lowlevel_ops fs_ops = {
+	.destroy = op_destroy,
 	.lookup = op_lookup,
 	.forget = op_forget,
 	.forget_multi = op_forget_multi,
@@ -2622,20 +2357,6 @@ int fs_new(struct fs **out, const struct fs_opts *o, struct err *e)
 	if (fs == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&fs->ino_mu, NULL);
-	pthread_mutex_init(&fs->lk_mu, NULL);
-	pthread_cond_init(&fs->lk_cv, NULL);
-	fs->lease = o->lock_lease > 0 ? o->lock_lease : FS_LOCK_LEASE;
-	{
-		uint8_t rnd[8];
-
-		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-			uint64_t x = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-
-			memcpy(rnd, &x, sizeof(rnd));
-		}
-		for (int i = 0; i < 8; i++)
-			snprintf(fs->client + 2 * i, 3, "%02x", rnd[i]);
-	}
 	fs->rep = o->rep > 0 ? o->rep : 3;
 	if (o->zone == NULL || o->mds == NULL || (colon = strrchr(o->mds, ':')) == NULL ||
 	    (size_t)(colon - o->mds) >= sizeof(addr)) {
@@ -2648,6 +2369,8 @@ int fs_new(struct fs **out, const struct fs_opts *o, struct err *e)
 		goto fail;
 	if (o->timeout_ms > 0)
 		fs->mdc.timeout_ms = o->timeout_ms;
+	if ((r = lock_new(&fs->lk, &fs->mdc, o->lock_lease, e)) < 0)
+		goto fail;
 	if (o->blockkeyfile != NULL && (r = tsig_keyring_load(&fs->bkr, o->blockkeyfile, e)) < 0)
 		goto fail;
 	blockclient_opts_init(&bo);
@@ -2689,29 +2412,17 @@ fail:
 	return r;
 }
 
+void fs_stop(struct fs *fs)
+{
+	if (fs != NULL && fs->lk != NULL)
+		lock_shutdown(fs->lk);
+}
+
 void fs_free(struct fs *fs)
 {
 	if (fs == NULL)
 		return;
-	pthread_mutex_lock(&fs->lk_mu);
-	fs->lk_stop = 1;
-	pthread_cond_signal(&fs->lk_cv);
-	pthread_mutex_unlock(&fs->lk_mu);
-	if (fs->lk_started)
-		pthread_join(fs->lk_thr, NULL);
-	while (fs->nheld > 0) {         /* an unmount gives the locks up */
-		struct fs_lock l = fs->held[--fs->nheld];
-		struct err e = { 0 };
-		char me[64];
-		int r = -ECANCELED;
-
-		lock_me(fs, l.owner, me, sizeof(me));
-		for (int t = 0; t < FS_CAS_TRIES && r == -ECANCELED; t++)
-			r = lock_cas(fs, l.ino, me, LOCK_UN, NULL, &e);
-	}
-	free(fs->held);
-	pthread_cond_destroy(&fs->lk_cv);
-	pthread_mutex_destroy(&fs->lk_mu);
+	lock_free(fs->lk);              /* releases what is still held */
 	pthread_mutex_destroy(&fs->ino_mu);
 	if (fs->cap_init)
 		capacity_release(&fs->cap);

@@ -20,7 +20,7 @@ struct fs_opts {
 					 * has no _blockd._tcp SRV records */
 	unsigned rep;                   /* copies of new files' blocks; default 3 */
 	int timeout_ms;                 /* per DNS call; default MDC_TIMEOUT_MS */
-	unsigned lock_lease;            /* flock lease, seconds; default 30 */
+	unsigned lock_lease;            /* lock lease, seconds; default 30 */
 };
 
 struct fs;
@@ -28,6 +28,10 @@ struct fs;
 /* Connect (check the root inode answers) and set up the block client. */
 int fs_new(struct fs **out, const struct fs_opts *o, struct err *e);
 void fs_free(struct fs *fs);            /* fs may be NULL */
+/* The loop has ended: answer requests still waiting for a lock while the
+ * session can still reply, and give the locks up. Also done by the FUSE
+ * destroy request of a normal unmount; idempotent. */
+void fs_stop(struct fs *fs);
 
 /* The operation table; userdata is the struct fs. */
 extern const struct fuse_lowlevel_ops fs_ops;

@@ -6,6 +6,8 @@ fuse_client_libmount_a_SOURCES = \
 	fuse-client/fs.c fuse-client/fs.h \
 	fuse-client/cred.c fuse-client/cred.h \
 	fuse-client/dirbucket.c fuse-client/dirbucket.h \
+	fuse-client/lock.c fuse-client/lock.h \
+	fuse-client/lockset.c fuse-client/lockset.h \
 	fuse-client/mount.c fuse-client/mount.h \
 	fuse-client/capacity.c fuse-client/capacity.h
 MOUNT_LIBS = fuse-client/libmount.a $(DNSFS_LIBS) $(FUSE3_LIBS)

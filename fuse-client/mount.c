@@ -1,6 +1,7 @@
 /* mount: option parsing (-o zone=,mds=,keyfile=,blockkeyfile=,blockd= or
- * --env DIR/cluster.env), then one FUSE lowlevel session with fs_ops. The
- * loop is single-threaded in this slice. */
+ * --env DIR/cluster.env), then one FUSE lowlevel session with fs_ops, served
+ * by libfuse's multi-threaded loop (-s: one thread) so that a slow request
+ * does not hold up the others. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +48,8 @@ static void usage(const char *prog)
 	       "  -o blockd=H:P[ H:P]   block daemons if the zone has no _blockd._tcp SRV\n"
 	       "  -o rep=N              copies of new files' blocks (default 3)\n"
 	       "  -o timeout=MS         deadline of one DNS query or UPDATE (default 3000)\n"
-	       "  -o lock_lease=S       flock lease, renewed every S/3 s (default 30)\n"
+	       "  -o lock_lease=S       lease of flock and fcntl locks, renewed every S/3 s\n"
+	       "                        (default 30)\n"
 	       "  --env FILE|DIR        read the above from a cluster.env (options win)\n"
 	       "  -o allow_other        let other users in (permissions are checked by the\n"
 	       "                        kernel: default_permissions is always on; a user\n"
@@ -55,7 +57,8 @@ static void usage(const char *prog)
 	       "  -o dev,suid           device nodes open, set-ID bits act (libfuse mounts\n"
 	       "                        nodev,nosuid unless told)\n"
 	       "  -f                    foreground (log to stderr, else syslog)\n"
-	       "  -d                    debug: foreground and FUSE request trace\n", prog);
+	       "  -d                    debug: foreground and FUSE request trace\n"
+	       "  -s                    one loop thread (default: several)\n", prog);
 }
 
 /* Fill what -o did not give from cluster.env. Strings point into env. */
@@ -138,7 +141,26 @@ int mount_main(int argc, char **argv)
 		goto out_signals;
 	fuse_daemonize(fo.foreground);
 	log_info("mounted zone %s from %s on %s", c.zone, c.mds, fo.mountpoint);
-	status = fuse_session_loop(se) == 0 ? 0 : 1;
+	if (fo.singlethread) {
+		status = fuse_session_loop(se) == 0 ? 0 : 1;
+	} else {
+		int r;
+
+		/* the 3.x struct of this FUSE_USE_VERSION (fs.h): threads are
+		 * started on demand, up to libfuse's default maximum; without
+		 * -o max_idle_threads the option is UINT_MAX, which 3.14 logs
+		 * as invalid, so keep 10 idle threads then (libfuse 3.x's old
+		 * default) */
+		struct fuse_loop_config lc = { .clone_fd = fo.clone_fd,
+					       .max_idle_threads = fo.max_idle_threads <= 100000
+								   ? fo.max_idle_threads : 10 };
+
+		/* > 0: the signal that ended it, a normal end as for the
+		 * single-threaded loop */
+		r = fuse_session_loop_mt(se, &lc);
+		status = r < 0 ? 1 : 0;
+	}
+	fs_stop(fs);            /* before the unmount closes the device */
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);

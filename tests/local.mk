@@ -52,6 +52,10 @@ BLOCKD_UNIT_TESTS =
 BLOCKD_UNIT_TESTS += tests/unit/check_blockstore
 BLOCKD_UNIT_TESTS += tests/unit/check_blockapi
 
+# fuse-client modules that need no FUSE (pure code) are compiled into their suite
+MOUNT_UNIT_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/fuse-client
+MOUNT_UNIT_TESTS += tests/unit/check_lockset
+
 UNIT_TESTS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS) $(BLOCKD_UNIT_TESTS) $(MOUNT_UNIT_TESTS)
 check_PROGRAMS += $(LIB_UNIT_TESTS) $(MDS_UNIT_TESTS) $(BLOCKD_UNIT_TESTS) $(MOUNT_UNIT_TESTS)
 
@@ -97,6 +101,10 @@ tests_unit_check_blockstore_LDADD = $(BLOCKD_UNIT_LDADD)
 tests_unit_check_blockapi_CFLAGS = $(BLOCKD_UNIT_CFLAGS)
 tests_unit_check_blockapi_LDADD = $(BLOCKD_UNIT_LDADD)
 
+tests_unit_check_lockset_SOURCES = tests/unit/check_lockset.c fuse-client/lockset.c
+tests_unit_check_lockset_CFLAGS = $(MOUNT_UNIT_CFLAGS)
+tests_unit_check_lockset_LDADD = $(UNIT_LDADD)
+
 tests_unit_check_zone_CFLAGS = $(MDS_UNIT_CFLAGS)
 tests_unit_check_zone_LDADD = $(MDS_UNIT_LDADD)
 # allocation failures are injected by wrapping malloc in the test binary
@@ -131,6 +139,7 @@ INTEGRATION_TESTS += tests/integration/fuse-lock.sh
 INTEGRATION_TESTS += tests/integration/fuse-posix.sh
 INTEGRATION_TESTS += tests/integration/fuse-statfs.sh
 INTEGRATION_TESTS += tests/integration/fuse-bigdir.sh
+INTEGRATION_TESTS += tests/integration/fuse-fcntl.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh
@@ -147,7 +156,7 @@ tests_blocksign_LDADD = $(DNSFS_LIBS)
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh tests/fuse-lib.sh $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/promtext-check.awk tests/integration/dnsprobe.py zones/example.zone
 EXTRA_DIST += zones/knot-secondary.conf zones/nsd-secondary.conf
-EXTRA_DIST += tests/integration/blockprobe.py tests/integration/posixprobe.py tests/integration/bigdir.py
+EXTRA_DIST += tests/integration/blockprobe.py tests/integration/posixprobe.py tests/integration/bigdir.py tests/integration/fcntlprobe.py
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 include tests/fuzz/local.mk

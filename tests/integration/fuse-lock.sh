@@ -1,8 +1,9 @@
 # fuse-lock: flock() advisory locks of dnsfs-mount enforced across mounts of
 # one cluster through <ino>.k.Z: exclusive and shared, LOCK_NB conflicts
-# (EWOULDBLOCK), release on unlock and on close, a blocking wait, the lock
-# record in DNS, an expired lease (a killed mount) taken over by the next
-# acquirer; fcntl byte-range locks stay EOPNOTSUPP.
+# (EWOULDBLOCK), release on unlock and on close, a blocking wait (for another
+# mount or for the same one, ended by Ctrl-C), the lock record in DNS, an
+# expired lease (a killed mount) taken over by the next acquirer; flock and
+# fcntl locks are apart (fcntl locks themselves: fuse-fcntl.sh).
 . "$top_srcdir/tests/lib.sh"
 
 MOUNT="$top_builddir/fuse-client/dnsfs-mount"
@@ -64,7 +65,8 @@ check_eq "an exclusive lock does not stop reading" data "$(cat "$M2/f")"
 kill "$holder"; wait "$holder" 2>/dev/null
 check "closing the holder releases it: the record goes" wait_for 10 sh -c "[ -z \"\$(dig +norec +short -p $DNSFS_MDS_PORT @$DNSFS_MDS_ADDR $ino.k.$Z TXT)\" ]"
 check_eq "flock -n -x from the second mount now succeeds" got "$(nb -x "$M2/f")"
-check_eq "and leaves no record (unlocked on exit)" "" "$(lockrec)"
+# (the kernel sends the release of a closed file after close returns)
+check "and leaves no record (unlocked on exit)" wait_for 10 sh -c "[ -z \"\$(dig +norec +short -p $DNSFS_MDS_PORT @$DNSFS_MDS_ADDR $ino.k.$Z TXT)\" ]"
 
 hold -s "$M/f"
 wait_for 10 sh -c "[ -n \"\$(dig +norec +short -p $DNSFS_MDS_PORT @$DNSFS_MDS_ADDR $ino.k.$Z TXT)\" ]"
@@ -90,9 +92,18 @@ check "it waited for the holder" test $(( $(date +%s) - t0 )) -ge 1
 wait "$bh" 2>/dev/null
 hold -x "$M/f"
 wait_for 10 sh -c "[ -n \"\$(dig +norec +short -p $DNSFS_MDS_PORT @$DNSFS_MDS_ADDR $ino.k.$Z TXT)\" ]"
-check_match "a blocking flock against a lock of the same mount: EDEADLK" \
-	"Resource deadlock avoided" "$(timeout 20 flock -x "$M/f" true 2>&1)"
+t0=$(date +%s)
+check_eq "a blocking flock is ended by Ctrl-C (SIGINT after 2 s)" 124 \
+	"$(timeout -s INT 2 flock -x "$M2/f" true >/dev/null 2>&1; echo $?)"
+check "at once ($(( $(date +%s) - t0 )) s)" test $(( $(date +%s) - t0 )) -le 6
+flock -x "$M/f" touch "$TMP/same" </dev/null >/dev/null 2>&1 &
+bh=$!
+check "a blocking flock against a lock of the same mount waits (as ext4)" \
+	sh -c "sleep 1.5; kill -0 $bh && [ ! -e '$TMP/same' ]"
+check "while it waits the mount answers" timeout 10 test -s "$M/f"
 kill "$holder"; wait "$holder" 2>/dev/null
+check "and gets the lock once the holder closes" wait_for 20 test -e "$TMP/same"
+wait "$bh" 2>/dev/null
 wait_for 10 sh -c "[ -z \"\$(dig +norec +short -p $DNSFS_MDS_PORT @$DNSFS_MDS_ADDR $ino.k.$Z TXT)\" ]"
 check_eq "explicit unlock (flock -u) releases" got \
 	"$(python3 -c '
@@ -103,7 +114,9 @@ fcntl.flock(fd, fcntl.LOCK_UN)
 fd2 = os.open(sys.argv[2], os.O_RDONLY)
 fcntl.flock(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB)
 print("got")' "$M/f" "$M2/f" 2>&1)"
-check_eq "fcntl byte-range locks: EOPNOTSUPP" EOPNOTSUPP \
+hold -x "$M/f"
+wait_for 10 sh -c "[ -n \"\$(dig +norec +short -p $DNSFS_MDS_PORT @$DNSFS_MDS_ADDR $ino.k.$Z TXT)\" ]"
+check_eq "an fcntl lock (lockf) is not stopped by another mount's flock" granted \
 	"$(python3 -c '
 import errno, fcntl, os, sys
 fd = os.open(sys.argv[1], os.O_RDWR)
@@ -111,7 +124,9 @@ try:
     fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     print("granted")
 except OSError as ex:
-    print("EOPNOTSUPP" if ex.errno == errno.EOPNOTSUPP else errno.errorcode[ex.errno])' "$M/f")"
+    print(errno.errorcode[ex.errno])' "$M2/f")"
+kill "$holder"; wait "$holder" 2>/dev/null
+wait_for 10 sh -c "[ -z \"\$(dig +norec +short -p $DNSFS_MDS_PORT @$DNSFS_MDS_ADDR $ino.k.$Z TXT)\" ]"
 # ---- a lease that is renewed, and one that expires ---------------------------
 hold -x "$M/f"
 wait_for 10 sh -c "[ -n \"\$(dig +norec +short -p $DNSFS_MDS_PORT @$DNSFS_MDS_ADDR $ino.k.$Z TXT)\" ]"
@@ -124,7 +139,8 @@ kill -9 "$mpid"; wait "$mpid" 2>/dev/null
 check_match "the first mount is killed: its lock record stays" 'type=ex' "$(lockrec)"
 sleep 4
 check_eq "after the lease, flock -n -x on the second mount takes it over" got "$(nb -x "$M2/f")"
-check_eq "the expired record was removed by that CAS" "" "$(lockrec)"
+check "the expired holder was removed by that CAS (and the new one at exit)" \
+	wait_for 10 sh -c "[ -z \"\$(dig +norec +short -p $DNSFS_MDS_PORT @$DNSFS_MDS_ADDR $ino.k.$Z TXT)\" ]"
 for h in $holders; do kill "$h" 2>/dev/null; wait "$h" 2>/dev/null; done
 holders=
 fusermount3 -u -z "$M"
