@@ -4,6 +4,7 @@ fuse_client_libmount_a_CFLAGS = $(AM_CFLAGS) $(FUSE3_CFLAGS) $(CRYPTO_CFLAGS)
 fuse_client_libmount_a_SOURCES = \
 	fuse-client/mdc.c fuse-client/mdc.h \
 	fuse-client/fs.c fuse-client/fs.h \
+	fuse-client/ofile.c fuse-client/ofile.h \
 	fuse-client/mount.c fuse-client/mount.h
 MOUNT_LIBS = fuse-client/libmount.a $(DNSFS_LIBS) $(FUSE3_LIBS)
 
