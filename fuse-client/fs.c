@@ -129,6 +129,15 @@ static int refs_append(struct record_refs *dst, const struct record_ref *f, stru
 			 : record_refs_add_stripe(dst, f->off, f->len, f->k, f->m, f->h, e);
 }
 
+static size_t refs_hashes(const struct record_refs *refs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < refs->n; i++)
+		n += record_ref_nhash(&refs->v[i]);
+	return n;
+}
+
 /* ---------------------------------------------------------------- names --- */
 
 static void name_inode(struct fs *fs, char *buf, uint64_t ino)
@@ -419,7 +428,9 @@ static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record
 			r = record_inode_set_data(nr, ch->data, (size_t)ch->size, e);
 			if (r < 0)
 				return r;
-		} else if (ch->refs != NULL && ch->refs->n <= RECORD_INLINE_REFS) {
+		} else if (ch->refs != NULL && refs_hashes(ch->refs) <= RECORD_INLINE_REFS) {
+			/* in the inode while it stays within a UDP answer: up to
+			 * 8 hashes (8 blocks, or one 4+2 stripe) */
 			for (size_t i = 0; i < ch->refs->n; i++) {
 				const struct record_ref *f = &ch->refs->v[i];
 
