@@ -30,6 +30,8 @@
 #define FS_RANGE_BITS 12        /* inode numbers per claimed range: 4096 */
 #define FS_RANGE_MAX (1u << 24) /* ranges are picked in [1, 2^24) */
 #define FS_CAS_TRIES 8          /* compare-and-swap retries before EIO */
+#define FS_COMMIT_TRIES 40      /* a content commit tries harder, with
+				 * back-off: about 10 s in all at most */
 #define FS_OPEN_BUCKETS 256     /* hash chains of the open-file table */
 #define FS_EC_K 4               /* default stripe of a full 4 MiB chunk: */
 #define FS_EC_M 2               /*   4 data + 2 parity blocks of 1 MiB */
@@ -54,6 +56,7 @@ struct fs {
 	int lk_started, lk_stop;
 	struct fs_lock *held;
 	size_t nheld, aheld;
+	struct fuse_session *se;        /* for invalidations; may be NULL */
 	pthread_mutex_t ino_mu;         /* the claimed inode range */
 	pthread_mutex_t op_mu;          /* the open-file table */
 	struct fs_open *op_tab[FS_OPEN_BUCKETS];
@@ -580,6 +583,17 @@ static int inode_cas(struct fs *fs, struct fs_inode *cur, const struct change *c
 
 /* --------------------------------------------------------- open files --- */
 
+/* Sleep a random time of up to 2^t ms (at most 256 ms) before try t + 1. */
+static void backoff(int t)
+{
+	uint32_t rnd = 0;
+	unsigned cap = 1u << (t < 8 ? t : 8);
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint32_t)clock();
+	usleep((useconds_t)(1000 * (rnd % cap) + rnd % 1000));
+}
+
 static size_t open_bucket(uint64_t ino)
 {
 	return (size_t)((ino * 0x9e3779b97f4a7c15ull) >> 56) % FS_OPEN_BUCKETS;
@@ -753,7 +767,7 @@ static int open_commit(struct fs *fs, struct fs_open *o, struct err *e)
 
 	if (o->gone || (!ofile_dirty(o->of) && o->pend_set == 0))
 		return 0;
-	for (int t = 0; t < FS_CAS_TRIES; t++) {
+	for (int t = 0; t < FS_COMMIT_TRIES; t++) {
 		struct record_refs refs = { 0 };
 		struct change ch = { .to_set = o->pend_set, .attr = o->pend };
 		const uint8_t *data;
@@ -786,10 +800,11 @@ static int open_commit(struct fs *fs, struct fs_open *o, struct err *e)
 			r = err_set(e, -ENOMEM, "out of memory");
 			break;
 		}
+		backoff(t);             /* let a busy writer elsewhere finish a burst */
 		if ((r = inode_get(fs, o->ino, cur, e)) < 0 || (r = open_sync(fs, o, cur, e)) < 0)
 			break;
 		r = err_set(e, -EIO, "inode %llu: still conflicting after %d tries",
-			    (unsigned long long)o->ino, FS_CAS_TRIES);
+			    (unsigned long long)o->ino, FS_COMMIT_TRIES);
 	}
 	if (r == -ENOENT) {
 		/* removed by another client: from now on it is like a file
@@ -1869,6 +1884,10 @@ static int do_open(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi, str
 	}
 	if ((r = handle_new(fs, in, fi, e)) < 0)
 		goto done;
+	/* close-to-open: the kernel may hold attributes (the size) from
+	 * before another client's last close; have it ask again */
+	if (fs->se != NULL)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 	if (fi->flags & O_TRUNC) {
 		o = handle_open(fi);
 		pthread_mutex_lock(&o->mu);
@@ -1952,6 +1971,10 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		return;
 	}
 	pthread_mutex_lock(&o->mu);
+	/* O_APPEND: the end is what this mount knows (the kernel's size may be
+	 * older than a rebase onto another client's appends) */
+	if ((fi->flags & O_APPEND) && !fi->writepage)
+		off = (off_t)ofile_size(o->of);
 	r = ofile_write(o->of, (uint64_t)off, buf, size, (fi->flags & O_APPEND) != 0, &e);
 	if (r == 0) {
 		o->written = 1;
@@ -2663,6 +2686,11 @@ fail:
 	inode_free(root);
 	fs_free(fs);
 	return r;
+}
+
+void fs_set_session(struct fs *fs, struct fuse_session *se)
+{
+	fs->se = se;
 }
 
 void fs_free(struct fs *fs)

@@ -28,6 +28,8 @@ struct fs;
 /* Connect (check the root inode answers) and set up the block client. */
 int fs_new(struct fs **out, const struct fs_opts *o, struct err *e);
 void fs_free(struct fs *fs);            /* fs may be NULL */
+/* The session, once made, so that open can invalidate kernel attributes. */
+void fs_set_session(struct fs *fs, struct fuse_session *se);
 
 /* The operation table; userdata is the struct fs. */
 extern const struct fuse_lowlevel_ops fs_ops;

@@ -127,6 +127,7 @@ int mount_main(int argc, char **argv)
 	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
 	if (se == NULL)
 		goto out;
+	fs_set_session(fs, se);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out;
 	if (fuse_session_mount(se, fo.mountpoint) != 0)

@@ -121,6 +121,7 @@ INTEGRATION_TESTS += tests/integration/fuse-basic.sh
 INTEGRATION_TESTS += tests/integration/fuse-names.sh
 INTEGRATION_TESTS += tests/integration/fuse-xattr.sh
 INTEGRATION_TESTS += tests/integration/fuse-lock.sh
+INTEGRATION_TESTS += tests/integration/fuse-data.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh
@@ -137,7 +138,7 @@ tests_blocksign_LDADD = $(DNSFS_LIBS)
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh tests/fuse-lib.sh $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/promtext-check.awk tests/integration/dnsprobe.py zones/example.zone
 EXTRA_DIST += zones/knot-secondary.conf zones/nsd-secondary.conf
-EXTRA_DIST += tests/integration/blockprobe.py
+EXTRA_DIST += tests/integration/blockprobe.py tests/integration/fsx.py
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 include tests/fuzz/local.mk
