@@ -3,6 +3,7 @@
  * client stored but has not committed yet, or nothing: a hole), and a chunk
  * that was written is stored again as a whole: one 4+2 stripe when full. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,7 @@ struct ofile {
 	uint64_t trunc_to;      /*   to this size at the least */
 	int app, nonapp;        /* O_APPEND / other writes since the commit */
 	uint64_t app_lo, app_hi; /* the O_APPEND bytes */
+	uint64_t next_read;     /* where a sequential reader goes next */
 	uint8_t inl[RECORD_INLINE_MAX + 1];
 };
 
@@ -178,6 +180,71 @@ static int chunk_store(struct ofile *of, size_t i, struct err *e)
 	return 0;
 }
 
+/* Chunk jobs run in parallel threads: each touches only its own chunk and
+ * the thread-safe block client. */
+struct job {
+	struct ofile *of;
+	size_t i;
+	int store;              /* store it, else fill its (zeroed) buffer */
+	int r;
+	struct err e;
+	pthread_t t;
+};
+
+static void *job_run(void *arg)
+{
+	struct job *j = arg;
+
+	j->r = j->store ? chunk_store(j->of, j->i, &j->e)
+			: chunk_fill(j->of, j->i, j->of->c[j->i].buf, &j->e);
+	return NULL;
+}
+
+/* Run the jobs, OFILE_PARALLEL at a time; the first error wins. */
+static int jobs_run(struct job *v, size_t n, struct err *e)
+{
+	int r = 0;
+
+	for (size_t a = 0; a < n; a += OFILE_PARALLEL) {
+		size_t b = a + OFILE_PARALLEL < n ? a + OFILE_PARALLEL : n;
+
+		for (size_t k = a; k < b; k++)
+			if (pthread_create(&v[k].t, NULL, job_run, &v[k]) != 0)
+				job_run(&v[k]), v[k].t = 0;
+		for (size_t k = a; k < b; k++) {
+			if (v[k].t != 0)
+				pthread_join(v[k].t, NULL);
+			if (v[k].r < 0 && r == 0) {
+				r = v[k].r;
+				err_set(e, r, "%s", v[k].e.msg);
+			}
+		}
+	}
+	return r;
+}
+
+/* Store every dirty loaded chunk, in parallel. */
+static int store_dirty(struct ofile *of, struct err *e)
+{
+	struct job *v = NULL;
+	size_t n = 0;
+	int r;
+
+	for (size_t i = 0; i < of->nc; i++)
+		n += of->c[i].buf != NULL && of->c[i].dirty;
+	if (n == 0)
+		return 0;
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return err_set(e, -ENOMEM, "out of memory");
+	n = 0;
+	for (size_t i = 0; i < of->nc; i++)
+		if (of->c[i].buf != NULL && of->c[i].dirty)
+			v[n++] = (struct job){ .of = of, .i = i, .store = 1 };
+	r = jobs_run(v, n, e);
+	free(v);
+	return r;
+}
+
 /* Free the least recently used buffer, storing it first if dirty. */
 static int evict(struct ofile *of, struct err *e)
 {
@@ -197,7 +264,8 @@ static int evict(struct ofile *of, struct err *e)
 	if (best == SIZE_MAX) {
 		if (bestd == SIZE_MAX)
 			return 0;
-		if ((r = chunk_store(of, bestd, e)) < 0)
+		/* all dirty (a big write): store them all at once, in parallel */
+		if ((r = store_dirty(of, e)) < 0)
 			return r;
 		best = bestd;
 	}
@@ -305,6 +373,30 @@ int ofile_dirty(const struct ofile *of)
 	return of->changed;
 }
 
+/* A sequential reader: load chunk i and the next ones not loaded yet,
+ * OFILE_READAHEAD in all, in parallel. Does nothing if i is loaded. */
+static int readahead(struct ofile *of, size_t i, struct err *e)
+{
+	struct job v[OFILE_READAHEAD];
+	size_t n = 0, last = nchunks(of->size);
+	int r;
+
+	if (i >= of->nc || of->c[i].buf != NULL)
+		return 0;
+	for (size_t k = i; k < last && k < i + OFILE_READAHEAD; k++) {
+		if (of->c[k].buf != NULL)
+			break;
+		if ((r = chunk_load(of, k, 0, e)) < 0)
+			break;
+		v[n++] = (struct job){ .of = of, .i = k };
+	}
+	r = jobs_run(v, n, e);
+	for (size_t k = 0; k < n; k++)          /* a failed one loads again later */
+		if (v[k].r < 0)
+			chunk_drop(of, &of->c[v[k].i]);
+	return r;
+}
+
 int ofile_read(struct ofile *of, uint64_t off, size_t size, uint8_t *buf, size_t *got,
 	       struct err *e)
 {
@@ -315,6 +407,13 @@ int ofile_read(struct ofile *of, uint64_t off, size_t size, uint8_t *buf, size_t
 		return 0;
 	if (size > of->size - off)
 		size = (size_t)(of->size - off);
+	if (off == of->next_read && off > 0) {
+		int r = readahead(of, (size_t)(off / OFILE_CHUNK), e);
+
+		if (r < 0)
+			return r;
+	}
+	of->next_read = off + size;
 	while (done < size) {
 		uint64_t pos = off + done;
 		size_t i = (size_t)(pos / OFILE_CHUNK), in = (size_t)(pos % OFILE_CHUNK);
@@ -479,9 +578,9 @@ int ofile_store(struct ofile *of, struct record_refs *out, const uint8_t **data,
 				return r;
 			c->dirty = 1;
 		}
-		if (c->dirty && (r = chunk_store(of, i, e)) < 0)
-			return r;
 	}
+	if ((r = store_dirty(of, e)) < 0)
+		return r;
 	for (size_t i = 0; i < n; i++) {
 		const struct chunk *c = &of->c[i];
 		uint64_t lo = (uint64_t)i * OFILE_CHUNK;

@@ -16,6 +16,8 @@
 
 #define OFILE_CHUNK (4u << 20)  /* one 4+2 stripe of 1 MiB blocks */
 #define OFILE_LOADED_MAX 16     /* chunk buffers kept per file (64 MiB) */
+#define OFILE_PARALLEL 8        /* chunks stored or fetched at once */
+#define OFILE_READAHEAD 4       /* chunks a sequential reader fetches at once */
 
 /* How new content is stored: full chunks as stripes (k > 0) when enough
  * nodes are writable, partial chunks and fallbacks as replicas. */
