@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blockcache.h"
 #include "blockclient.h"
 #include "fs.h"
 #include "log.h"
@@ -33,6 +34,7 @@
 #define FS_COMMIT_TRIES 40      /* a content commit tries harder, with
 				 * back-off: about 10 s in all at most */
 #define FS_OPEN_BUCKETS 256     /* hash chains of the open-file table */
+#define FS_CACHE_BYTES (1ull << 30) /* default bound of the block cache */
 #define FS_EC_K 4               /* default stripe of a full 4 MiB chunk: */
 #define FS_EC_M 2               /*   4 data + 2 parity blocks of 1 MiB */
 /* rdata of the longest text: one length byte per string */
@@ -57,6 +59,7 @@ struct fs {
 	struct fs_lock *held;
 	size_t nheld, aheld;
 	struct fuse_session *se;        /* for invalidations; may be NULL */
+	struct blockcache *cache;       /* local block cache; may be NULL */
 	pthread_mutex_t ino_mu;         /* the claimed inode range */
 	pthread_mutex_t op_mu;          /* the open-file table */
 	struct fs_open *op_tab[FS_OPEN_BUCKETS];
@@ -2655,6 +2658,13 @@ int fs_new(struct fs **out, const struct fs_opts *o, struct err *e)
 	bo.key = fs->bkr.n > 0 ? &fs->bkr.keys[0] : NULL;
 	if ((r = blockclient_new(&fs->bc, &bo, e)) < 0)
 		goto fail;
+	if (o->cache_dir != NULL) {
+		r = blockcache_new(&fs->cache, o->cache_dir,
+				   o->cache_bytes > 0 ? o->cache_bytes : FS_CACHE_BYTES, e);
+		if (r < 0)
+			goto fail;
+		blockclient_set_cache(fs->bc, fs->cache);
+	}
 	{       /* nodes from the zone's SRV records, else the static list */
 		struct resolve *res = NULL;
 		struct err why = { 0 };
@@ -2727,6 +2737,17 @@ void fs_free(struct fs *fs)
 	pthread_mutex_destroy(&fs->ino_mu);
 	pthread_mutex_destroy(&fs->op_mu);
 	blockclient_free(fs->bc);
+	if (fs->cache != NULL) {
+		struct blockcache_stats cs;
+
+		blockcache_stats(fs->cache, &cs);
+		log_info("block cache: %llu hits, %llu misses, %llu corrupt, %llu evicted, "
+			 "%llu entries of %llu bytes", (unsigned long long)cs.hits,
+			 (unsigned long long)cs.misses, (unsigned long long)cs.corrupt,
+			 (unsigned long long)cs.evictions, (unsigned long long)cs.entries,
+			 (unsigned long long)cs.bytes);
+	}
+	blockcache_free(fs->cache);
 	tsig_keyring_release(&fs->bkr);
 	mdc_release(&fs->mdc);
 	free(fs);

@@ -21,6 +21,8 @@ struct fs_opts {
 	unsigned rep;                   /* copies of new files' blocks; default 3 */
 	int timeout_ms;                 /* per DNS call; default MDC_TIMEOUT_MS */
 	unsigned lock_lease;            /* flock lease, seconds; default 30 */
+	const char *cache_dir;          /* local block cache; NULL: none */
+	uint64_t cache_bytes;           /* its bound; default 1 GiB */
 };
 
 struct fs;

@@ -31,6 +31,7 @@ LIB_UNIT_TESTS += tests/unit/check_metrics
 LIB_UNIT_TESTS += tests/unit/check_httpd
 LIB_UNIT_TESTS += tests/unit/check_ec
 LIB_UNIT_TESTS += tests/unit/check_blockclient
+LIB_UNIT_TESTS += tests/unit/check_blockcache
 LIB_UNIT_TESTS += tests/unit/check_resolve
 LIB_UNIT_TESTS += tests/unit/check_blockauth
 
@@ -80,6 +81,8 @@ tests_unit_check_ec_LDADD = $(UNIT_LDADD)
 # in-process fake block nodes (threads) for the faults a real blockd cannot fake
 tests_unit_check_blockclient_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_blockclient_LDADD = $(UNIT_LDADD) -lpthread
+tests_unit_check_blockcache_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_blockcache_LDADD = $(UNIT_LDADD) -lpthread
 tests_unit_check_resolve_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_resolve_LDADD = $(UNIT_LDADD)
 tests_unit_check_blockauth_CFLAGS = $(UNIT_CFLAGS)

@@ -104,6 +104,31 @@ for mode in each fd; do
 	check_eq "O_APPEND ($mode): all 300 records, none lost or torn" "$want" "$(sort "$M/log-$mode")"
 done
 
+# ---- the local block cache; block daemons down and back ---------------------
+cache="$C/cache/$(realpath "$M" | tr / _)"
+check "the mount keeps its block cache under DNSFS_DIR/cache" \
+	test -n "$(find "$cache" -type f -size +1M 2>/dev/null | head -1)"
+head -c 3000000 /dev/urandom >"$TMP/ref/fresh"
+cp "$TMP/ref/fresh" "$M/fresh"
+for f in "$C"/blockd-*.pid; do kill "$(cat "$f")"; done
+blockd_down() { for f in "$C"/blockd-*.pid; do ! kill -0 "$(cat "$f")" 2>/dev/null || return 1; done; }
+check "all block daemons stopped" wait_for 10 blockd_down
+echo 3 >/proc/sys/vm/drop_caches
+check_eq "with every block daemon down, the first mount reads the 40 MiB file from its cache" \
+	"" "$(cmp "$M/big" "$TMP/ref/big" 2>&1)"
+t0=$(date +%s)
+err=$(cat "$M2/fresh" 2>&1 >/dev/null)
+t1=$(date +%s)
+check_match "a block not cached on the second mount: EIO" 'Input/output error' "$err"
+check "... within 30 s ($((t1 - t0)) s)" test $((t1 - t0)) -le 30
+check "stat still answers (metadata only)" stat "$M2/fresh"
+"$DNSFSCTL" cluster up --dir "$C" --no-mount >"$TMP/up2.out" 2>&1
+check "the block daemons are back (cluster up)" wait_for 10 sh -c "cmp '$M2/fresh' '$TMP/ref/fresh'"
+f=$(find "$cache" -type f -size +1M | head -1)
+printf 'garbage' | dd of="$f" bs=1 seek=1000 conv=notrunc status=none
+echo 3 >/proc/sys/vm/drop_caches
+check "a damaged cache file is not served: the read fetches the block again" cmp "$M/big" "$TMP/ref/big"
+
 # ---- cp -a of a real tree -------------------------------------------------
 src=/usr/include
 attrs() { (cd "$1" && find . -printf '%p %y %m %U %G %T@ %l|' -a \( -type d -printf '\n' -o -printf '%s\n' \) | sort); }
