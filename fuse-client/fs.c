@@ -1,9 +1,9 @@
 /* fs: FUSE lowlevel operations over the dnsfs schema (docs/SCHEMA.md,
  * "The mount"). Every handler calls a helper that returns 0 or a negative
  * errno and replies exactly once at its end (a blocked lock request is
- * answered by lock.c). The session loop is multi-threaded (mount.c): shared
- * state takes a mutex, but an open file (struct fs_file) is not guarded yet
- * against two requests at once (the open-file data path is being rewritten). */
+ * answered by lock.c). Handlers run in several threads (mount.c): shared
+ * state takes a mutex; open files are shared per inode (struct fs_open),
+ * each under its own mutex. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blockcache.h"
 #include "blockclient.h"
 #include "cred.h"
 #include "capacity.h"
@@ -26,6 +27,7 @@
 #include "lock.h"
 #include "log.h"
 #include "mdc.h"
+#include "ofile.h"
 #include "record.h"
 #include "resolve.h"
 #include "tsig.h"
@@ -38,7 +40,12 @@
 /* creates, removes, links and renames CAS their parent directory, which
  * every mount creating in it races for: more tries, with a random backoff */
 #define FS_DIR_TRIES 64
-#define FS_FILE_MAX (1ull << 30) /* a file is held in memory while open */
+#define FS_COMMIT_TRIES 40      /* a content commit tries harder, with
+				 * back-off: about 10 s in all at most */
+#define FS_OPEN_BUCKETS 256     /* hash chains of the open-file table */
+#define FS_CACHE_BYTES (1ull << 30) /* default bound of the block cache */
+#define FS_EC_K 4               /* default stripe of a full 4 MiB chunk: */
+#define FS_EC_M 2               /*   4 data + 2 parity blocks of 1 MiB */
 /* rdata of the longest text: one length byte per string */
 #define FS_RDATA_MAX (RECORD_TEXT_LONG_MAX + RECORD_STRS_FOR(RECORD_TEXT_LONG_MAX) + 16)
 
@@ -53,6 +60,10 @@ struct fs {
 	uint64_t next_ino;              /* next free number of the claimed range */
 	uint64_t end_ino;               /* end of the claimed range (exclusive) */
 	struct lock *lk;                /* flock and fcntl locks (lock.h) */
+	struct fuse_session *se;        /* for invalidations; may be NULL */
+	struct blockcache *cache;       /* local block cache; may be NULL */
+	pthread_mutex_t op_mu;          /* the open-file table */
+	struct fs_open *op_tab[FS_OPEN_BUCKETS];
 };
 
 /* An inode as read: the parsed record and its exact rdata (the CAS value). */
@@ -63,13 +74,24 @@ struct fs_inode {
 	uint8_t rdata[FS_RDATA_MAX];
 };
 
-/* An open file: its whole content in memory (this slice), committed on
- * flush/fsync/release when dirty. */
-struct fs_file {
-	struct fs_inode base;           /* the version the content is based on */
-	uint8_t *buf;                   /* size bytes of content (owned) */
-	size_t size, cap;
-	int dirty;                      /* written since the last commit */
+/* A regular file open in this mount: one per inode, shared by all its
+ * handles (fi->fh), so every reader here sees every write made here at once.
+ * Content changes and attribute changes made while it is dirty wait for the
+ * commit at flush/fsync/release: close-to-open consistency. */
+struct fs_open {
+	uint64_t ino;
+	unsigned refs;                  /* handles + short-lived users (fs->op_mu) */
+	unsigned handles;               /* open handles (fs->op_mu) */
+	struct fs_open *next;           /* hash chain (fs->op_mu) */
+	pthread_mutex_t mu;             /* guards all below */
+	struct fs_inode base;           /* the committed version it is based on */
+	struct ofile *of;
+	int pend_set;                   /* FUSE_SET_ATTR_* waiting for the commit */
+	struct stat pend;
+	int written;                    /* content changed: mtime is wtime */
+	struct record_time wtime;
+	int unlinked;                   /* its last name went while open here */
+	int gone;                       /* removed by another client */
 };
 
 /* A listing entry with its bucket key (dirbucket_key of the name). */
@@ -111,6 +133,21 @@ static void inode_free(struct fs_inode *in)
 	if (in != NULL)
 		record_inode_release(&in->r);
 	free(in);
+}
+
+static int refs_append(struct record_refs *dst, const struct record_ref *f, struct err *e)
+{
+	return f->k == 0 ? record_refs_add_block(dst, f->off, f->len, f->h, e)
+			 : record_refs_add_stripe(dst, f->off, f->len, f->k, f->m, f->h, e);
+}
+
+static size_t refs_hashes(const struct record_refs *refs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < refs->n; i++)
+		n += record_ref_nhash(&refs->v[i]);
+	return n;
 }
 
 /* ---------------------------------------------------------------- names --- */
@@ -298,50 +335,25 @@ static void inode_entry(const struct fs_inode *in, struct fuse_entry_param *ep)
 	ep->entry_timeout = FS_TIMEOUT;
 }
 
-static int read_refs(struct fs *fs, const struct record_refs *refs, uint8_t *buf, size_t size,
+/* All refs of a file version: those in the inode, then its block-map
+ * pages (fetched fresh), in offset order, appended to out. */
+static int refs_load(struct fs *fs, const struct fs_inode *in, struct record_refs *out,
 		     struct err *e)
 {
-	for (size_t i = 0; i < refs->n; i++) {
-		const struct record_ref *ref = &refs->v[i];
-		int r;
-
-		if (ref->off + ref->len > size)
-			return err_set(e, -EIO, "ref past the end of the file");
-		r = blockclient_read_ref(fs->bc, ref, buf + ref->off, e);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* The whole content of a file into a new buffer (holes are zeros). */
-static int content_load(struct fs *fs, const struct fs_inode *in, uint8_t **out, size_t *cap,
-			struct err *e)
-{
-	size_t size = (size_t)in->r.size;
-	uint8_t *buf;
+	char *text = NULL;
 	int r = 0;
 
-	if (in->r.size > FS_FILE_MAX)
-		return err_set(e, -EFBIG, "inode %llu: over %llu bytes (open files are held in memory)",
-			       (unsigned long long)in->ino, FS_FILE_MAX);
-	if ((buf = calloc(1, size > 0 ? size : 1)) == NULL)
-		return -ENOMEM;
-	if (in->r.datalen > 0)
-		memcpy(buf, in->r.data, in->r.datalen);
-	r = read_refs(fs, &in->r.refs, buf, size, e);
+	for (size_t i = 0; r == 0 && i < in->r.refs.n; i++)
+		r = refs_append(out, &in->r.refs.v[i], e);
+	if (r == 0 && in->r.pages > 0 && (text = malloc(RECORD_PAGE_TEXT_MAX + 1)) == NULL)
+		r = err_set(e, -ENOMEM, "out of memory");
 	for (uint64_t p = 0; r == 0 && p < in->r.pages; p++) {
 		char name[RECORD_NAME_BUF];
-		char *text = malloc(RECORD_PAGE_TEXT_MAX + 1);
 		struct record_page page;
 		struct mdc_answer a;
 
 		record_page_init(&page);
 		record_name_map(name, sizeof(name), fs->mdc.zone, in->ino, p);
-		if (text == NULL) {
-			r = -ENOMEM;
-			break;
-		}
 		r = mdc_query(&fs->mdc, name, WIRE_T_TXT, &a, e);
 		if (r == 0) {
 			r = err_set(e, -EIO, "%s: missing block-map page", name);
@@ -355,18 +367,29 @@ static int content_load(struct fs *fs, const struct fs_inode *in, uint8_t **out,
 				}
 			mdc_answer_release(&a);
 		}
-		if (r == 0)
-			r = read_refs(fs, &page.refs, buf, size, e);
+		for (size_t i = 0; r == 0 && i < page.refs.n; i++)
+			r = refs_append(out, &page.refs.v[i], e);
 		record_page_release(&page);
-		free(text);
 	}
-	if (r < 0) {
-		free(buf);
-		return r;
+	free(text);
+	return r;
+}
+
+/* Do two versions of a file have the same content? (Versions with pages
+ * count as different: telling would cost the page reads.) */
+static int content_same(const struct record_inode *a, const struct record_inode *b)
+{
+	if (a->size != b->size || a->datalen != b->datalen || a->pages > 0 || b->pages > 0 ||
+	    a->refs.n != b->refs.n || (a->datalen > 0 && memcmp(a->data, b->data, a->datalen) != 0))
+		return 0;
+	for (size_t i = 0; i < a->refs.n; i++) {
+		const struct record_ref *x = &a->refs.v[i], *y = &b->refs.v[i];
+
+		if (x->off != y->off || x->len != y->len || x->k != y->k || x->m != y->m ||
+		    memcmp(x->h, y->h, record_ref_nhash(x) * sizeof(*x->h)) != 0)
+			return 0;
 	}
-	*out = buf;
-	*cap = size > 0 ? size : 1;
-	return 0;
+	return 1;
 }
 
 /* ------------------------------------------------------------ writing --- */
@@ -415,6 +438,8 @@ struct change {
 	uint64_t size;
 	const uint8_t *data;            /*   inline (size <= RECORD_INLINE_MAX) */
 	const struct record_refs *refs; /*   or these refs */
+	int mtime_set;                  /*   mtime: this, not now */
+	struct record_time mtime;
 	int to_set;                     /* FUSE_SET_ATTR_* (not SIZE) */
 	struct stat attr;
 	const struct cred *who;         /* the caller of a setattr; NULL:
@@ -457,12 +482,14 @@ static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record
 		record_refs_release(&nr->refs);
 		nr->pages = 0;
 		nr->size = ch->size;
-		nr->mtime = now;
+		nr->mtime = ch->mtime_set ? ch->mtime : now;
 		if (ch->data != NULL && ch->size > 0) {
 			r = record_inode_set_data(nr, ch->data, (size_t)ch->size, e);
 			if (r < 0)
 				return r;
-		} else if (ch->refs != NULL && ch->refs->n <= RECORD_INLINE_REFS) {
+		} else if (ch->refs != NULL && refs_hashes(ch->refs) <= RECORD_INLINE_REFS) {
+			/* in the inode while it stays within a UDP answer: up to
+			 * 8 hashes (8 blocks, or one 4+2 stripe) */
 			for (size_t i = 0; i < ch->refs->n; i++) {
 				const struct record_ref *f = &ch->refs->v[i];
 
@@ -564,74 +591,361 @@ static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record
 	return 0;
 }
 
-/* Compare-and-swap of one inode: ONE UPDATE whose prerequisite is cur's
- * exact TXT rdata. On a conflict, re-read and apply the change again to the
- * newer version (the change wins: whole-content replacement). cur becomes
- * the committed version. -ENOENT if the inode went away. */
-static int inode_cas(struct fs *fs, struct fs_inode *cur, const struct change *ch,
-		     struct err *e)
+/* One compare-and-swap of an inode: ONE UPDATE whose prerequisite is cur's
+ * exact TXT rdata. -ECANCELED when cur is no longer the current version;
+ * on success cur becomes the committed version. */
+static int inode_cas_once(struct fs *fs, struct fs_inode *cur, const struct change *ch,
+			  struct err *e)
 {
 	struct fs_inode *nr = inode_alloc();
 	char name[RECORD_NAME_BUF];
-	int r = -EIO;
+	struct mdc_update u;
+	int r;
 
 	if (nr == NULL)
 		return -ENOMEM;
 	name_inode(fs, name, cur->ino);
-	for (int t = 0; t < FS_CAS_TRIES; t++) {
-		struct mdc_update u;
-
-		r = inode_copy(cur, nr, e);
-		if (r < 0)
-			break;
-		r = mdc_update_begin(&fs->mdc, &u);
-		mdc_pre_value(&u, name, WIRE_T_TXT, cur->rdata, cur->rdlen);
-		if (r == 0)
-			r = change_apply(fs, cur, &nr->r, ch, &u, e);
-		if (r == 0)
-			r = put_inode(fs, &u, cur->ino, &nr->r, nr->rdata, &nr->rdlen, e);
-		if (r == 0)
-			r = mdc_update_send(&fs->mdc, &u, e);
-		mdc_update_release(&u);
-		if (r == 0) {
-			record_inode_release(&cur->r);
-			memcpy(cur, nr, sizeof(*cur));
-			record_inode_init(&nr->r);      /* ownership moved to cur */
-			break;
-		}
-		if (r != -ECANCELED)
-			break;
-		r = inode_get(fs, cur->ino, cur, e);    /* conflict: rebase on the new one */
-		if (r < 0)
-			break;
-		r = -EIO;
+	if ((r = inode_copy(cur, nr, e)) < 0)
+		goto fail;
+	r = mdc_update_begin(&fs->mdc, &u);
+	mdc_pre_value(&u, name, WIRE_T_TXT, cur->rdata, cur->rdlen);
+	if (r == 0)
+		r = change_apply(fs, cur, &nr->r, ch, &u, e);
+	if (r == 0)
+		r = put_inode(fs, &u, cur->ino, &nr->r, nr->rdata, &nr->rdlen, e);
+	if (r == 0)
+		r = mdc_update_send(&fs->mdc, &u, e);
+	mdc_update_release(&u);
+	if (r == 0) {
+		record_inode_release(&cur->r);
+		memcpy(cur, nr, sizeof(*cur));
+		record_inode_init(&nr->r);      /* ownership moved to cur */
 	}
+fail:
 	inode_free(nr);
 	return r;
 }
 
-/* Store size bytes as the content of cur (blocks first, then the CAS). */
-static int content_store(struct fs *fs, struct fs_inode *cur, const uint8_t *buf, size_t size,
-			 struct change *ch, struct err *e)
+/* Compare-and-swap of attributes or xattrs: on a conflict, re-read and apply
+ * the change again to the newer version. -ENOENT if the inode went away. */
+static int inode_cas(struct fs *fs, struct fs_inode *cur, const struct change *ch,
+		     struct err *e)
+{
+	int r = -EIO;
+
+	for (int t = 0; t < FS_CAS_TRIES; t++) {
+		r = inode_cas_once(fs, cur, ch, e);
+		if (r != -ECANCELED)
+			return r;
+		if ((r = inode_get(fs, cur->ino, cur, e)) < 0)  /* rebase */
+			return r;
+		r = err_set(e, -EIO, "inode %llu: still conflicting after %d tries",
+			    (unsigned long long)cur->ino, FS_CAS_TRIES);
+	}
+	return r;
+}
+
+/* --------------------------------------------------------- open files --- */
+
+/* Sleep a random time of up to 2^t ms (at most 256 ms) before try t + 1. */
+static void backoff(int t)
+{
+	uint32_t rnd = 0;
+	unsigned cap = 1u << (t < 8 ? t : 8);
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint32_t)clock();
+	usleep((useconds_t)(1000 * (rnd % cap) + rnd % 1000));
+}
+
+static size_t open_bucket(uint64_t ino)
+{
+	return (size_t)((ino * 0x9e3779b97f4a7c15ull) >> 56) % FS_OPEN_BUCKETS;
+}
+
+/* The open file of ino with a reference taken, or NULL. */
+static struct fs_open *open_ref(struct fs *fs, uint64_t ino)
+{
+	struct fs_open *o;
+
+	pthread_mutex_lock(&fs->op_mu);
+	for (o = fs->op_tab[open_bucket(ino)]; o != NULL && o->ino != ino; o = o->next)
+		;
+	if (o != NULL)
+		o->refs++;
+	pthread_mutex_unlock(&fs->op_mu);
+	return o;
+}
+
+static int open_is(struct fs *fs, uint64_t ino)
+{
+	struct fs_open *o;
+
+	pthread_mutex_lock(&fs->op_mu);
+	for (o = fs->op_tab[open_bucket(ino)]; o != NULL && o->ino != ino; o = o->next)
+		;
+	pthread_mutex_unlock(&fs->op_mu);
+	return o != NULL;
+}
+
+static void open_free(struct fs_open *o)
+{
+	ofile_free(o->of);
+	record_inode_release(&o->base.r);
+	pthread_mutex_destroy(&o->mu);
+	free(o);
+}
+
+/* Drop a reference (and a handle); the last one frees it. */
+static void open_unref(struct fs *fs, struct fs_open *o, int handle)
+{
+	struct fs_open **pp;
+	int last;
+
+	pthread_mutex_lock(&fs->op_mu);
+	o->handles -= handle ? 1 : 0;
+	last = --o->refs == 0;
+	if (last) {
+		for (pp = &fs->op_tab[open_bucket(o->ino)]; *pp != o; pp = &(*pp)->next)
+			;
+		*pp = o->next;
+	}
+	pthread_mutex_unlock(&fs->op_mu);
+	if (last)
+		open_free(o);
+}
+
+static void open_mark_unlinked(struct fs *fs, uint64_t ino)
+{
+	struct fs_open *o = open_ref(fs, ino);
+
+	if (o == NULL)
+		return;
+	pthread_mutex_lock(&o->mu);
+	o->unlinked = 1;
+	pthread_mutex_unlock(&o->mu);
+	open_unref(fs, o, 0);
+}
+
+static void store_policy(const struct fs *fs, const struct record_inode *r,
+			 struct ofile_store_policy *p)
+{
+	*p = (struct ofile_store_policy){ .rep = fs->rep, .k = FS_EC_K, .m = FS_EC_M };
+	if (r->policy.kind == RECORD_POLICY_REP)
+		*p = (struct ofile_store_policy){ .rep = r->policy.rep };
+	else if (r->policy.kind == RECORD_POLICY_EC)
+		p->k = r->policy.k, p->m = r->policy.m;
+}
+
+/* An ofile over the content of version in. */
+static int ofile_of(struct fs *fs, const struct fs_inode *in, struct ofile **out, struct err *e)
 {
 	struct record_refs refs = { 0 };
-	struct blockclient_policy pol = { .rep = fs->rep };
-	int r = 0;
+	struct ofile_store_policy pol;
+	int r = refs_load(fs, in, &refs, e);
 
-	if (cur->r.policy.kind == RECORD_POLICY_REP)
-		pol.rep = cur->r.policy.rep;
-	ch->content = 1;
-	ch->size = size;
-	if (size <= RECORD_INLINE_MAX) {
-		ch->data = buf;
-	} else {
-		r = blockclient_write(fs->bc, buf, size, 0, &pol, &refs, e);
-		ch->refs = &refs;
-	}
+	store_policy(fs, &in->r, &pol);
 	if (r == 0)
-		r = inode_cas(fs, cur, ch, e);
+		r = ofile_new(out, fs->bc, &pol, in->r.size, in->r.data, in->r.datalen, &refs, e);
 	record_refs_release(&refs);
 	return r;
+}
+
+/* in is a newer version than o->base (o->mu held): take its attributes, and
+ * if its content differs, re-apply what was changed here onto it. */
+static int open_sync(struct fs *fs, struct fs_open *o, const struct fs_inode *in, struct err *e)
+{
+	struct record_refs refs = { 0 };
+	int r = 0;
+
+	if (in->rdlen == o->base.rdlen && memcmp(in->rdata, o->base.rdata, in->rdlen) == 0)
+		return 0;
+	if (!content_same(&in->r, &o->base.r)) {
+		r = refs_load(fs, in, &refs, e);
+		if (r == 0)
+			r = ofile_rebase(o->of, in->r.size, in->r.data, in->r.datalen, &refs, e);
+		record_refs_release(&refs);
+	}
+	if (r == 0)
+		r = inode_copy(in, &o->base, e);
+	return r;
+}
+
+/* The open file of in->ino (fresh from the mds), created or revalidated:
+ * close-to-open consistency. A handle is taken. */
+static int open_get(struct fs *fs, const struct fs_inode *in, struct fs_open **out,
+		    struct err *e)
+{
+	struct fs_open *o = open_ref(fs, in->ino), *n = NULL, *x;
+	int r = 0;
+
+	if (o == NULL) {
+		if ((n = calloc(1, sizeof(*n))) == NULL)
+			return err_set(e, -ENOMEM, "out of memory");
+		pthread_mutex_init(&n->mu, NULL);
+		n->ino = in->ino;
+		if ((r = inode_copy(in, &n->base, e)) < 0 || (r = ofile_of(fs, in, &n->of, e)) < 0) {
+			open_free(n);
+			return r;
+		}
+		pthread_mutex_lock(&fs->op_mu);         /* another thread may have won */
+		for (x = fs->op_tab[open_bucket(in->ino)]; x != NULL && x->ino != in->ino; x = x->next)
+			;
+		if (x == NULL) {
+			n->next = fs->op_tab[open_bucket(in->ino)];
+			fs->op_tab[open_bucket(in->ino)] = n;
+			x = n;
+		}
+		x->refs++;
+		x->handles++;
+		pthread_mutex_unlock(&fs->op_mu);
+		*out = x;
+		if (x == n)
+			return 0;               /* new: in is its base already */
+		open_free(n);
+		o = x;
+	} else {
+		pthread_mutex_lock(&fs->op_mu);
+		o->handles++;
+		pthread_mutex_unlock(&fs->op_mu);
+	}
+	pthread_mutex_lock(&o->mu);
+	if (in->r.ver >= o->base.r.ver)
+		r = open_sync(fs, o, in, e);
+	pthread_mutex_unlock(&o->mu);
+	*out = o;
+	if (r < 0) {
+		open_unref(fs, o, 1);
+		*out = NULL;
+	}
+	return r;
+}
+
+/* Commit what changed (o->mu held): store dirty chunks, then ONE UPDATE
+ * with the base as prerequisite; on a conflict, rebase onto the newer
+ * version and try again, so no acknowledged write is lost. */
+static int open_commit(struct fs *fs, struct fs_open *o, struct err *e)
+{
+	struct fs_inode *cur = NULL;
+	int r = -EIO;
+
+	if (o->gone || (!ofile_dirty(o->of) && o->pend_set == 0))
+		return 0;
+	for (int t = 0; t < FS_COMMIT_TRIES; t++) {
+		struct record_refs refs = { 0 };
+		struct change ch = { .to_set = o->pend_set, .attr = o->pend };
+		const uint8_t *data;
+		size_t datalen;
+
+		if (ofile_dirty(o->of)) {
+			r = ofile_store(o->of, &refs, &data, &datalen, e);
+			ch.content = 1;
+			ch.size = ofile_size(o->of);
+			ch.data = data;
+			ch.refs = data != NULL ? NULL : &refs;
+			ch.mtime_set = o->written;
+			ch.mtime = o->wtime;
+		} else {
+			r = 0;
+		}
+		if (r == 0)
+			r = inode_cas_once(fs, &o->base, &ch, e);
+		if (r == 0 && ch.content)
+			r = ofile_committed(o->of, &refs, e);
+		record_refs_release(&refs);
+		if (r == 0) {
+			o->pend_set = 0;
+			o->written = 0;
+			break;
+		}
+		if (r != -ECANCELED)
+			break;
+		if (cur == NULL && (cur = inode_alloc()) == NULL) {
+			r = err_set(e, -ENOMEM, "out of memory");
+			break;
+		}
+		backoff(t);             /* let a busy writer elsewhere finish a burst */
+		if ((r = inode_get(fs, o->ino, cur, e)) < 0 || (r = open_sync(fs, o, cur, e)) < 0)
+			break;
+		r = err_set(e, -EIO, "inode %llu: still conflicting after %d tries",
+			    (unsigned long long)o->ino, FS_COMMIT_TRIES);
+	}
+	if (r == -ENOENT) {
+		/* removed by another client: from now on it is like a file
+		 * unlinked while open, whose content lives only here */
+		log_warn("inode %llu was removed elsewhere while open here: its changes stay local",
+			 (unsigned long long)o->ino);
+		o->gone = 1;
+		r = 0;
+	}
+	inode_free(cur);
+	return r;
+}
+
+/* The last handle of a file unlinked while open went: delete the inode. */
+static int open_delete(struct fs *fs, struct fs_open *o, struct err *e)
+{
+	char name[RECORD_NAME_BUF];
+	int r = -EIO;
+
+	for (int t = 0; t < FS_CAS_TRIES; t++) {
+		struct mdc_update u;
+
+		if ((r = inode_get(fs, o->ino, &o->base, e)) < 0)
+			return r == -ENOENT ? 0 : r;
+		if (o->base.r.nlink > 0)
+			return 0;               /* linked again meanwhile (cannot happen today) */
+		name_inode(fs, name, o->ino);
+		r = mdc_update_begin(&fs->mdc, &u);
+		mdc_pre_value(&u, name, WIRE_T_TXT, o->base.rdata, o->base.rdlen);
+		mdc_upd_del_rrset(&u, name, WIRE_T_TXT);
+		for (uint64_t pg = 0; pg < o->base.r.pages; pg++) {
+			record_name_map(name, sizeof(name), fs->mdc.zone, o->ino, pg);
+			mdc_upd_del_rrset(&u, name, WIRE_T_TXT);
+		}
+		if (r == 0)
+			r = mdc_update_send(&fs->mdc, &u, e);
+		mdc_update_release(&u);
+		if (r != -ECANCELED)
+			break;
+	}
+	return r;
+}
+
+/* What stat shows of an open file with changes not committed yet. */
+static void open_overlay(const struct fs_open *o, struct stat *st)
+{
+	const struct stat *a = &o->pend;
+
+	st->st_size = (off_t)ofile_size(o->of);
+	st->st_blocks = (blkcnt_t)((ofile_size(o->of) + 511) / 512);
+	if (o->written)
+		st->st_mtim = st->st_ctim = (struct timespec){ o->wtime.sec, o->wtime.nsec };
+	if (o->pend_set & FUSE_SET_ATTR_MODE)
+		st->st_mode = (st->st_mode & S_IFMT) | (a->st_mode & 07777);
+	if (o->pend_set & FUSE_SET_ATTR_UID)
+		st->st_uid = a->st_uid;
+	if (o->pend_set & FUSE_SET_ATTR_GID)
+		st->st_gid = a->st_gid;
+	if (o->pend_set & FUSE_SET_ATTR_ATIME)
+		st->st_atim = a->st_atim;
+	if (o->pend_set & FUSE_SET_ATTR_MTIME)
+		st->st_mtim = a->st_mtim;
+}
+
+/* Commit every open file (unmount). */
+static void open_commit_all(struct fs *fs)
+{
+	for (size_t b = 0; b < FS_OPEN_BUCKETS; b++)
+		for (struct fs_open *o = fs->op_tab[b]; o != NULL; o = o->next) {
+			struct err e = { 0 };
+
+			pthread_mutex_lock(&o->mu);
+			if (open_commit(fs, o, &e) < 0)
+				log_err("unmount: inode %llu not committed: %s",
+					(unsigned long long)o->ino, e.msg);
+			pthread_mutex_unlock(&o->mu);
+		}
 }
 
 /* Claim a range of inode numbers: an UPDATE that adds <range>.r.Z with the
@@ -801,10 +1115,10 @@ static int create_node(struct fs *fs, uint64_t parent, const char *name, mode_t 
 	child->r.nlink = type == RECORD_DIR ? 2 : 1;
 	child->r.mtime = child->r.ctime = child->r.atime = now_time();
 	child->r.ver = 1;
-	/* a policy is for content: files and directories (inherited) only */
+	/* a policy is for content: files and directories, inherited from the
+	 * directory when set there, else the default (none written) */
 	if (type == RECORD_REG || type == RECORD_DIR)
-		child->r.policy = (struct record_policy){ .kind = RECORD_POLICY_REP,
-							  .rep = (uint8_t)fs->rep };
+		child->r.policy = p->r.policy;
 	if (type == RECORD_DIR) {
 		child->r.buckets = 1;
 		child->r.parent = parent;
@@ -864,7 +1178,8 @@ static int do_create(struct fs *fs, uint64_t parent, const char *name, mode_t mo
 
 static int inode_touch(struct fs *fs, struct mdc_update *u, const struct fs_inode *cur,
 		       int dlink, uint64_t parent, struct fs_inode *nw, struct err *e);
-static void inode_delete(struct fs *fs, struct mdc_update *u, const struct fs_inode *in);
+static int inode_delete(struct fs *fs, struct mdc_update *u, const struct fs_inode *in,
+			struct fs_inode *scratch, int *kept, struct err *e);
 static int dentry_put(struct fs *fs, struct mdc_update *u, const char *dname, uint64_t ino,
 		      struct err *e);
 static int listing_put(struct fs *fs, struct mdc_update *u, const struct fs_inode *dir,
@@ -882,7 +1197,7 @@ static int do_remove(struct fs *fs, uint64_t parent, const char *name, int isdir
 	char pname[RECORD_NAME_BUF];
 	uint8_t ent[RECORD_NAME_MAX * 3 + 64], cname[WIRE_NAME_MAX];
 	uint16_t cnamelen = 0;
-	int r, entlen, rcode;
+	int r, entlen, rcode, kept = 0;
 
 	if (p == NULL || c == NULL || np == NULL) {
 		r = -ENOMEM;
@@ -926,8 +1241,8 @@ static int do_remove(struct fs *fs, uint64_t parent, const char *name, int isdir
 			/* other names remain (hard links): nlink-1 */
 			if (r == 0)
 				r = inode_touch(fs, &u, c, -1, 0, np, e);
-		} else {
-			inode_delete(fs, &u, c);        /* its last name: the inode goes */
+		} else if (r == 0) {
+			r = inode_delete(fs, &u, c, np, &kept, e); /* its last name */
 		}
 		if (r == 0)
 			r = parent_change(fs, &u, p, isdir ? -1 : 0, -(int64_t)entlen, np, e);
@@ -937,6 +1252,8 @@ static int do_remove(struct fs *fs, uint64_t parent, const char *name, int isdir
 		mdc_update_release(&u);
 		if (r == 0)
 			dir_rebalance(fs, np);
+		if (r == 0 && kept)
+			open_mark_unlinked(fs, c->ino);
 		if (r == -ECANCELED && isdir && rcode == WIRE_RC_YXRRSET) {
 			r = -ENOTEMPTY;
 			break;
@@ -1040,17 +1357,25 @@ static int inode_touch(struct fs *fs, struct mdc_update *u, const struct fs_inod
 	return put_inode(fs, u, cur->ino, &nw->r, nw->rdata, &nw->rdlen, e);
 }
 
-/* Delete an inode with its block-map pages (its last name went). */
-static void inode_delete(struct fs *fs, struct mdc_update *u, const struct fs_inode *in)
+/* Delete an inode with its block-map pages (its last name went), unless it
+ * is open here: then it stays, with nlink 0, until its last close
+ * (open_delete), so open descriptors go on reading and writing it as on
+ * ext4. *kept says which; scratch receives the new version. */
+static int inode_delete(struct fs *fs, struct mdc_update *u, const struct fs_inode *in,
+			struct fs_inode *scratch, int *kept, struct err *e)
 {
 	char name[RECORD_NAME_BUF];
 
+	*kept = in->r.type == RECORD_REG && open_is(fs, in->ino);
+	if (*kept)
+		return inode_touch(fs, u, in, -(int)in->r.nlink, 0, scratch, e);
 	name_inode(fs, name, in->ino);
 	mdc_upd_del_rrset(u, name, WIRE_T_TXT);
 	for (uint64_t pg = 0; pg < in->r.pages; pg++) {
 		record_name_map(name, sizeof(name), fs->mdc.zone, in->ino, pg);
 		mdc_upd_del_rrset(u, name, WIRE_T_TXT);
 	}
+	return 0;
 }
 
 /* Point a dentry at an inode (replacing what it pointed at). */
@@ -1218,6 +1543,7 @@ struct rn {     /* what one attempt of a rename read and writes */
 	int wrote;                      /* np (and nq when Q != P) were committed */
 	uint8_t cs[WIRE_NAME_MAX], ct[WIRE_NAME_MAX];
 	uint16_t cslen, ctlen;
+	int kept;                       /* the replaced target stays: open here */
 };
 
 /* One attempt: read everything, check, build and send ONE UPDATE. */
@@ -1234,6 +1560,7 @@ static int rename_once(struct fs *fs, uint64_t P, const char *name, uint64_t Q,
 
 	*rcode = 0;
 	x->wrote = 0;
+	x->kept = 0;
 	if ((r = record_name_dentry(ds, sizeof(ds), fs->mdc.zone, P, name, strlen(name))) < 0 ||
 	    (r = record_name_dentry(dt, sizeof(dt), fs->mdc.zone, Q, newname, strlen(newname))) < 0)
 		return r;
@@ -1326,8 +1653,8 @@ static int rename_once(struct fs *fs, uint64_t P, const char *name, uint64_t Q,
 		r = listing_put(fs, &u, x->p, name, x->s, 0, &dp, e);
 		if (r == 0 && have_t) {
 			r = listing_put(fs, &u, q, newname, x->t, 0, dqp, e);
-			if (tdir || x->t->r.nlink <= 1)
-				inode_delete(fs, &u, x->t);     /* its last name */
+			if (r == 0 && (tdir || x->t->r.nlink <= 1))
+				r = inode_delete(fs, &u, x->t, x->nt, &x->kept, e); /* last name */
 			else if (r == 0)
 				r = inode_touch(fs, &u, x->t, -1, 0, x->nt, e);
 		}
@@ -1350,6 +1677,8 @@ static int rename_once(struct fs *fs, uint64_t P, const char *name, uint64_t Q,
 	*rcode = u.rcode;
 	mdc_update_release(&u);
 	x->wrote = r == 0;
+	if (r == 0 && x->kept)
+		open_mark_unlinked(fs, x->t->ino);
 	if (r == -ECANCELED && !exch && tdir && *rcode == WIRE_RC_YXRRSET)
 		return -ENOTEMPTY;
 	return r;
@@ -1502,7 +1831,15 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int r = in == NULL ? -ENOMEM : dentry_get(req_fs(req), parent, name, in, NULL, NULL, &e);
 
 	if (r == 0) {
+		struct fs_open *o = open_ref(req_fs(req), in->ino);
+
 		inode_entry(in, &ep);
+		if (o != NULL) {
+			pthread_mutex_lock(&o->mu);
+			open_overlay(o, &ep.attr);
+			pthread_mutex_unlock(&o->mu);
+			open_unref(req_fs(req), o, 0);
+		}
 		fuse_reply_entry(req, &ep);     /* the kernel's lookup count + 1 */
 	} else if (r == -ENOENT) {
 		memset(&ep, 0, sizeof(ep));     /* negative entry, cached like a TTL */
@@ -1528,122 +1865,167 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fs *fs = req_fs(req);
 	struct fs_inode *in;
+	struct fs_open *o;
 	struct err e = { 0 };
 	struct stat st;
-	int r = inode_load(req_fs(req), ino, &in, &e);
+	int r = inode_load(fs, ino, &in, &e);
 
 	if (r == 0) {
 		inode_stat(in, &st);
-		fuse_reply_attr(req, &st, FS_TIMEOUT);
-	} else {
-		fuse_reply_err(req, user_errno(r, "getattr", &e));
+		if ((o = open_ref(fs, ino)) != NULL) {  /* its changes not committed yet */
+			pthread_mutex_lock(&o->mu);
+			if (in->r.ver >= o->base.r.ver)
+				r = open_sync(fs, o, in, &e);
+			open_overlay(o, &st);
+			pthread_mutex_unlock(&o->mu);
+			open_unref(fs, o, 0);
+		}
+	} else if (r == -ENOENT && (o = open_ref(fs, ino)) != NULL) {
+		/* removed elsewhere while open here: what this mount has */
+		pthread_mutex_lock(&o->mu);
+		o->gone = 1;
+		inode_stat(&o->base, &st);
+		st.st_nlink = 0;
+		open_overlay(o, &st);
+		pthread_mutex_unlock(&o->mu);
+		open_unref(fs, o, 0);
+		r = 0;
 	}
+	if (r == 0)
+		fuse_reply_attr(req, &st, FS_TIMEOUT);
+	else
+		fuse_reply_err(req, user_errno(r, "getattr", &e));
 	inode_free(in);
 }
 
-/* Resize a buffer to size, zero-filling growth. */
-static int buf_resize(uint8_t **buf, size_t *cap, size_t *len, size_t size)
+/* setattr of a file open here (o->mu held): a size change goes into the
+ * open file; other attributes wait for its commit while it has changes
+ * (close-to-open), else they are committed now. commit: commit it all now
+ * (a truncate(2) by path has no close to wait for). */
+static int open_setattr(struct fs *fs, struct fs_open *o, const struct stat *attr, int to_set,
+			int commit, struct err *e)
 {
-	if (size > FS_FILE_MAX)
-		return -EFBIG;
-	if (size > *cap) {
-		size_t nc = *cap * 2 > size ? *cap * 2 : size;
-		uint8_t *nb = realloc(*buf, nc);
+	int r = 0;
 
-		if (nb == NULL)
-			return -ENOMEM;
-		*buf = nb;
-		*cap = nc;
+	if ((to_set & FUSE_SET_ATTR_SIZE) && (uint64_t)attr->st_size != ofile_size(o->of)) {
+		/* to the size it has: no change, not even of the times (tmpfs) */
+		if ((r = ofile_truncate(o->of, (uint64_t)attr->st_size, e)) < 0)
+			return r;
+		o->written = 1;
+		o->wtime = now_time();
 	}
-	if (size > *len)
-		memset(*buf + *len, 0, size - *len);
-	*len = size;
-	return 0;
-}
+	to_set &= ~FUSE_SET_ATTR_SIZE;
+	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))
+		o->written = 0;         /* an explicit mtime wins over the last write's */
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+		to_set = (to_set & ~FUSE_SET_ATTR_ATIME_NOW) | FUSE_SET_ATTR_ATIME;
+		o->pend.st_atim = (struct timespec){ now_time().sec, now_time().nsec };
+	} else if (to_set & FUSE_SET_ATTR_ATIME) {
+		o->pend.st_atim = attr->st_atim;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+		struct record_time t = now_time();
 
-static int file_commit(struct fs *fs, struct fs_file *f, struct err *e)
-{
-	struct change ch = { 0 };
-	int r;
-
-	if (!f->dirty)
-		return 0;
-	r = content_store(fs, &f->base, f->buf, f->size, &ch, e);
-	if (r == 0)
-		f->dirty = 0;
+		to_set = (to_set & ~FUSE_SET_ATTR_MTIME_NOW) | FUSE_SET_ATTR_MTIME;
+		o->pend.st_mtim = (struct timespec){ t.sec, t.nsec };
+	} else if (to_set & FUSE_SET_ATTR_MTIME) {
+		o->pend.st_mtim = attr->st_mtim;
+	}
+	if (to_set & FUSE_SET_ATTR_MODE)
+		o->pend.st_mode = attr->st_mode;
+	if (to_set & FUSE_SET_ATTR_UID)
+		o->pend.st_uid = attr->st_uid;
+	if (to_set & FUSE_SET_ATTR_GID)
+		o->pend.st_gid = attr->st_gid;
+	o->pend_set |= to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+				 FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME);
+	if (commit || !ofile_dirty(o->of))
+		r = open_commit(fs, o, e);
 	return r;
 }
 
 static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_set,
-		      struct fuse_file_info *fi, const struct cred *who, struct fs_inode *out,
+		      struct fuse_file_info *fi, const struct cred *who, struct stat *st,
 		      struct err *e)
 {
 	struct change ch = { .to_set = to_set & ~FUSE_SET_ATTR_SIZE, .attr = *attr, .who = who,
 			     .kill_sgid = (to_set & ~FUSE_SET_ATTR_SIZE) == 0 };
-	struct fs_file *f = fi != NULL ? (struct fs_file *)(uintptr_t)fi->fh : NULL;
-	uint8_t *buf = NULL;
-	size_t cap = 0, len = 0;
-	int r;
+	struct fs_inode *in = NULL;
+	struct fs_open *o;
+	int r, handle = 0, now;
 
-	if ((r = inode_get(fs, ino, out, e)) < 0)
-		return r;
-	if (!(to_set & FUSE_SET_ATTR_SIZE))
-		return inode_cas(fs, out, &ch, e);
-	if (out->r.type != RECORD_REG)
-		return -EISDIR;
-	if (f == NULL && (uint64_t)attr->st_size == out->r.size)
+	if ((r = inode_load(fs, ino, &in, e)) < 0)
+		goto done;
+	if ((to_set & FUSE_SET_ATTR_SIZE) && in->r.type != RECORD_REG) {
+		r = in->r.type == RECORD_DIR ? -EISDIR : -EINVAL;
+		goto done;
+	}
+	o = open_ref(fs, ino);
+	if (o == NULL && (to_set & FUSE_SET_ATTR_SIZE) && (uint64_t)attr->st_size != in->r.size) {
+		/* truncate(2) of a file not open here: open it for the change */
+		if ((r = open_get(fs, in, &o, e)) < 0)
+			goto done;
+		handle = 1;
+	}
+	if (o == NULL) {
 		/* truncate(2) to the size it has changes nothing, not even the
 		 * times (as ext4 and tmpfs), but for the set-ID rule */
-		return ch.to_set != 0 || sgid_killed(&ch, &out->r) ? inode_cas(fs, out, &ch, e) : 0;
-	if (f != NULL) {                /* ftruncate: the open file's content */
-		r = buf_resize(&f->buf, &f->cap, &f->size, (size_t)attr->st_size);
-		if (r == 0) {
-			f->dirty = 1;
-			r = content_store(fs, out, f->buf, f->size, &ch, e);
-		}
-		if (r == 0) {
-			f->dirty = 0;
-			r = inode_copy(out, &f->base, e);
-		}
-		return r;
+		if (ch.to_set != 0 || sgid_killed(&ch, &in->r))
+			r = inode_cas(fs, in, &ch, e);
+		if (r == 0)
+			inode_stat(in, st);
+		goto done;
 	}
-	if (out->r.size > 0 && attr->st_size > 0)
-		r = content_load(fs, out, &buf, &cap, e);
-	len = buf != NULL ? (size_t)out->r.size : 0;
-	if (r == 0)
-		r = buf_resize(&buf, &cap, &len, (size_t)attr->st_size);
-	if (r == 0)
-		r = content_store(fs, out, buf, len, &ch, e);
-	free(buf);
+	now = fi == NULL || handle;     /* no close will commit it */
+	pthread_mutex_lock(&o->mu);
+	r = open_sync(fs, o, in, e);
+	if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
+		r = open_setattr(fs, o, attr, FUSE_SET_ATTR_SIZE, 0, e);
+	if (r == 0 && (ch.to_set != 0 || sgid_killed(&ch, &o->base.r))) {
+		/* root's attribute changes to a file with uncommitted content
+		 * (cp -a, tar) wait for its commit; the rest are done now, on
+		 * the version the open file is based on */
+		if (who == NULL && ch.to_set != 0 && ofile_dirty(o->of) && !now)
+			r = open_setattr(fs, o, attr, ch.to_set, 0, e);
+		else if ((r = inode_copy(&o->base, in, e)) == 0 &&
+			 (r = inode_cas(fs, in, &ch, e)) == 0)
+			r = open_sync(fs, o, in, e);
+	}
+	if (r == 0 && now)
+		r = open_commit(fs, o, e);
+	if (r == 0) {
+		inode_stat(&o->base, st);
+		open_overlay(o, st);
+	}
+	pthread_mutex_unlock(&o->mu);
+	open_unref(fs, o, handle);
+done:
+	inode_free(in);
 	return r;
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
-	struct fs_inode *in = inode_alloc();
 	struct cred who = { 0 };
 	struct err e = { 0 };
 	struct stat st;
-	int r = in == NULL ? -ENOMEM : 0;
-	int unpriv = 0;
+	int r = 0, unpriv = 0;
 
 	/* only a mode change and the set-ID rule of sgid_killed() ask */
-	if (r == 0 && ((to_set & FUSE_SET_ATTR_MODE) || (to_set & ~FUSE_SET_ATTR_SIZE) == 0)) {
+	if ((to_set & FUSE_SET_ATTR_MODE) || (to_set & ~FUSE_SET_ATTR_SIZE) == 0) {
 		r = cred_init(&who, req, &e);
 		unpriv = r == 0 && !cred_privileged(&who);
 	}
 	if (r == 0)
-		r = do_setattr(req_fs(req), ino, attr, to_set, fi, unpriv ? &who : NULL, in, &e);
+		r = do_setattr(req_fs(req), ino, attr, to_set, fi, unpriv ? &who : NULL, &st, &e);
 	cred_release(&who);
-	if (r == 0) {
-		inode_stat(in, &st);
+	if (r == 0)
 		fuse_reply_attr(req, &st, FS_TIMEOUT);
-	} else {
+	else
 		fuse_reply_err(req, user_errno(r, "setattr", &e));
-	}
-	inode_free(in);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -1769,123 +2151,169 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	inode_free(in);
 }
 
-static void file_free(struct fs_file *f)
+/* One open file description: fi->fh. Its address is also what a flock()
+ * belongs to, so it is per open(2), while the content (fs_open) is shared. */
+struct fs_handle {
+	struct fs_open *o;
+};
+
+static struct fs_open *handle_open(const struct fuse_file_info *fi)
 {
-	if (f == NULL)
-		return;
-	record_inode_release(&f->base.r);
-	free(f->buf);
-	free(f);
+	return ((struct fs_handle *)(uintptr_t)fi->fh)->o;
 }
 
-static int do_open(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
-		   struct fs_file **out, struct err *e)
+/* open/create: the shared open file of in, and a new handle on it. */
+static int handle_new(struct fs *fs, const struct fs_inode *in, struct fuse_file_info *fi,
+		      struct err *e)
 {
-	struct fs_file *f = calloc(1, sizeof(*f));
+	struct fs_handle *h = calloc(1, sizeof(*h));
 	int r;
 
-	if (f == NULL)
-		return -ENOMEM;
-	if ((r = inode_get(fs, ino, &f->base, e)) < 0)  /* fresh on open */
-		goto fail;
-	if (f->base.r.type == RECORD_DIR) {
-		r = -EISDIR;
-		goto fail;
+	if (h == NULL)
+		return err_set(e, -ENOMEM, "out of memory");
+	if ((r = open_get(fs, in, &h->o, e)) < 0) {
+		free(h);
+		return r;
 	}
-	if (fi->flags & O_TRUNC) {
-		r = buf_resize(&f->buf, &f->cap, &f->size, 0);
-		f->dirty = f->base.r.size > 0;
-	} else {
-		r = content_load(fs, &f->base, &f->buf, &f->cap, e);
-		f->size = (size_t)f->base.r.size;
-	}
-	if (r < 0)
-		goto fail;
-	*out = f;
+	fi->fh = (uintptr_t)h;
 	return 0;
-fail:
-	file_free(f);
+}
+
+static void handle_free(struct fs *fs, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+
+	open_unref(fs, h->o, 1);
+	free(h);
+}
+
+static int do_open(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi, struct err *e)
+{
+	struct fs_inode *in = NULL;
+	struct fs_open *o;
+	int r;
+
+	if ((r = inode_load(fs, ino, &in, e)) < 0)      /* fresh on open */
+		goto done;
+	if (in->r.type == RECORD_DIR) {
+		r = -EISDIR;
+		goto done;
+	}
+	if ((r = handle_new(fs, in, fi, e)) < 0)
+		goto done;
+	/* close-to-open: the kernel may hold attributes (the size) from
+	 * before another client's last close; have it ask again */
+	if (fs->se != NULL)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+	if (fi->flags & O_TRUNC) {
+		o = handle_open(fi);
+		pthread_mutex_lock(&o->mu);
+		if (ofile_size(o->of) > 0 && (r = ofile_truncate(o->of, 0, e)) == 0) {
+			o->written = 1;
+			o->wtime = now_time();
+		}
+		pthread_mutex_unlock(&o->mu);
+		if (r < 0)
+			handle_free(fs, fi);
+	}
+done:
+	inode_free(in);
 	return r;
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fs_file *f = NULL;
 	struct err e = { 0 };
-	int r = do_open(req_fs(req), ino, fi, &f, &e);
+	int r = do_open(req_fs(req), ino, fi, &e);
 
 	if (r < 0) {
 		fuse_reply_err(req, user_errno(r, "open", &e));
 		return;
 	}
-	fi->fh = (uintptr_t)f;
 	if (fuse_reply_open(req, fi) != 0)
-		file_free(f);           /* interrupted: no release will come */
+		handle_free(req_fs(req), fi);   /* interrupted: no release will come */
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
-	struct fs_file *f = calloc(1, sizeof(*f));
+	struct fs_inode *in = inode_alloc();
 	struct fuse_entry_param ep;
 	struct err e = { 0 };
-	int r = f == NULL ? -ENOMEM : do_create(req_fs(req), parent, name, mode, RECORD_REG,
-						NULL, fuse_req_ctx(req), &f->base, &e);
+	int r = in == NULL ? -ENOMEM : do_create(req_fs(req), parent, name, mode, RECORD_REG,
+						 NULL, fuse_req_ctx(req), in, &e);
 
 	if (r == 0)
-		r = buf_resize(&f->buf, &f->cap, &f->size, 0);
+		r = handle_new(req_fs(req), in, fi, &e);
 	if (r < 0) {
-		file_free(f);
 		fuse_reply_err(req, user_errno(r, "create", &e));
-		return;
+	} else {
+		inode_entry(in, &ep);
+		if (fuse_reply_create(req, &ep, fi) != 0)
+			handle_free(req_fs(req), fi);
 	}
-	inode_entry(&f->base, &ep);
-	fi->fh = (uintptr_t)f;
-	if (fuse_reply_create(req, &ep, fi) != 0)
-		file_free(f);
+	inode_free(in);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	struct fs_open *o = handle_open(fi);
+	struct err e = { 0 };
+	uint8_t *buf = malloc(size > 0 ? size : 1);
+	size_t got = 0;
+	int r = buf == NULL ? -ENOMEM : 0;
 
-	if (off < 0 || (size_t)off >= f->size) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
+	if (r == 0 && off >= 0) {
+		pthread_mutex_lock(&o->mu);
+		r = ofile_read(o->of, (uint64_t)off, size, buf, &got, &e);
+		pthread_mutex_unlock(&o->mu);
 	}
-	if (size > f->size - (size_t)off)
-		size = f->size - (size_t)off;
-	fuse_reply_buf(req, (const char *)f->buf + off, size);
+	if (r == 0)
+		fuse_reply_buf(req, (const char *)buf, got);
+	else
+		fuse_reply_err(req, user_errno(r, "read", &e));
+	free(buf);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
-	int r = 0;
+	struct fs_open *o = handle_open(fi);
+	struct err e = { 0 };
+	int r;
 
-	if (off < 0 || (uint64_t)off + size > FS_FILE_MAX) {
-		fuse_reply_err(req, EFBIG);
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if ((size_t)off + size > f->size)
-		r = buf_resize(&f->buf, &f->cap, &f->size, (size_t)off + size);
-	if (r < 0) {
-		fuse_reply_err(req, -r);
-		return;
+	pthread_mutex_lock(&o->mu);
+	/* O_APPEND: the end is what this mount knows (the kernel's size may be
+	 * older than a rebase onto another client's appends) */
+	if ((fi->flags & O_APPEND) && !fi->writepage)
+		off = (off_t)ofile_size(o->of);
+	r = ofile_write(o->of, (uint64_t)off, buf, size, (fi->flags & O_APPEND) != 0, &e);
+	if (r == 0) {
+		o->written = 1;
+		o->wtime = now_time();
+		o->pend_set &= ~FUSE_SET_ATTR_MTIME;    /* the write's time wins */
 	}
-	memcpy(f->buf + off, buf, size);
-	f->dirty = 1;
-	fuse_reply_write(req, size);
+	pthread_mutex_unlock(&o->mu);
+	if (r == 0)
+		fuse_reply_write(req, size);
+	else
+		fuse_reply_err(req, user_errno(r, "write", &e));
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	struct fs_open *o = handle_open(fi);
 	struct err e = { 0 };
-	int r = file_commit(req_fs(req), f, &e);
+	int r;
 
+	pthread_mutex_lock(&o->mu);
+	r = open_commit(req_fs(req), o, &e);
+	pthread_mutex_unlock(&o->mu);
 	/* POSIX: any close drops the process's locks; after the commit, so
 	 * that the next holder reads what was written under the lock (fsync
 	 * comes here too, without fi->flush) */
@@ -1901,14 +2329,23 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	struct fs *fs = req_fs(req);
+	struct fs_open *o = handle_open(fi);
 	struct err e = { 0 };
-	int r = file_commit(req_fs(req), f, &e);
+	int r, last;
 
+	pthread_mutex_lock(&fs->op_mu);
+	last = o->handles == 1;
+	pthread_mutex_unlock(&fs->op_mu);
+	pthread_mutex_lock(&o->mu);
+	r = open_commit(fs, o, &e);
+	if (r == 0 && last && o->unlinked && !o->gone)
+		r = open_delete(fs, o, &e);
+	pthread_mutex_unlock(&o->mu);
 	if (r < 0)      /* close(2) already returned: the flush reported it */
 		log_err("release of inode %llu: %s", (unsigned long long)ino, e.msg);
-	lock_flock_close(req_fs(req)->lk, ino, fi->fh);
-	file_free(f);
+	lock_flock_close(fs->lk, ino, fi->fh);
+	handle_free(fs, fi);
 	fuse_reply_err(req, 0);
 }
 
@@ -2357,6 +2794,7 @@ int fs_new(struct fs **out, const struct fs_opts *o, struct err *e)
 	if (fs == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&fs->ino_mu, NULL);
+	pthread_mutex_init(&fs->op_mu, NULL);
 	fs->rep = o->rep > 0 ? o->rep : 3;
 	if (o->zone == NULL || o->mds == NULL || (colon = strrchr(o->mds, ':')) == NULL ||
 	    (size_t)(colon - o->mds) >= sizeof(addr)) {
@@ -2379,6 +2817,13 @@ int fs_new(struct fs **out, const struct fs_opts *o, struct err *e)
 		goto fail;
 	capacity_init(&fs->cap, fs->bc, fs->rep, (uint64_t)FS_RANGE_MAX << FS_RANGE_BITS);
 	fs->cap_init = 1;
+	if (o->cache_dir != NULL) {
+		r = blockcache_new(&fs->cache, o->cache_dir,
+				   o->cache_bytes > 0 ? o->cache_bytes : FS_CACHE_BYTES, e);
+		if (r < 0)
+			goto fail;
+		blockclient_set_cache(fs->bc, fs->cache);
+	}
 	{       /* nodes from the zone's SRV records, else the static list */
 		struct resolve *res = NULL;
 		struct err why = { 0 };
@@ -2418,15 +2863,40 @@ void fs_stop(struct fs *fs)
 		lock_shutdown(fs->lk);
 }
 
+void fs_set_session(struct fs *fs, struct fuse_session *se)
+{
+	fs->se = se;
+}
+
 void fs_free(struct fs *fs)
 {
 	if (fs == NULL)
 		return;
+	open_commit_all(fs);            /* unmount: nothing written is lost */
+	for (size_t b = 0; b < FS_OPEN_BUCKETS; b++)
+		while (fs->op_tab[b] != NULL) {
+			struct fs_open *o = fs->op_tab[b];
+
+			fs->op_tab[b] = o->next;
+			open_free(o);
+		}
 	lock_free(fs->lk);              /* releases what is still held */
 	pthread_mutex_destroy(&fs->ino_mu);
+	pthread_mutex_destroy(&fs->op_mu);
 	if (fs->cap_init)
 		capacity_release(&fs->cap);
 	blockclient_free(fs->bc);
+	if (fs->cache != NULL) {
+		struct blockcache_stats cs;
+
+		blockcache_stats(fs->cache, &cs);
+		log_info("block cache: %llu hits, %llu misses, %llu corrupt, %llu evicted, "
+			 "%llu entries of %llu bytes", (unsigned long long)cs.hits,
+			 (unsigned long long)cs.misses, (unsigned long long)cs.corrupt,
+			 (unsigned long long)cs.evictions, (unsigned long long)cs.entries,
+			 (unsigned long long)cs.bytes);
+	}
+	blockcache_free(fs->cache);
 	tsig_keyring_release(&fs->bkr);
 	mdc_release(&fs->mdc);
 	free(fs);

@@ -21,6 +21,8 @@ struct fs_opts {
 	unsigned rep;                   /* copies of new files' blocks; default 3 */
 	int timeout_ms;                 /* per DNS call; default MDC_TIMEOUT_MS */
 	unsigned lock_lease;            /* lock lease, seconds; default 30 */
+	const char *cache_dir;          /* local block cache; NULL: none */
+	uint64_t cache_bytes;           /* its bound; default 1 GiB */
 };
 
 struct fs;
@@ -32,6 +34,8 @@ void fs_free(struct fs *fs);            /* fs may be NULL */
  * session can still reply, and give the locks up. Also done by the FUSE
  * destroy request of a normal unmount; idempotent. */
 void fs_stop(struct fs *fs);
+/* The session, once made, so that open can invalidate kernel attributes. */
+void fs_set_session(struct fs *fs, struct fuse_session *se);
 
 /* The operation table; userdata is the struct fs. */
 extern const struct fuse_lowlevel_ops fs_ops;

@@ -8,6 +8,7 @@ fuse_client_libmount_a_SOURCES = \
 	fuse-client/dirbucket.c fuse-client/dirbucket.h \
 	fuse-client/lock.c fuse-client/lock.h \
 	fuse-client/lockset.c fuse-client/lockset.h \
+	fuse-client/ofile.c fuse-client/ofile.h \
 	fuse-client/mount.c fuse-client/mount.h \
 	fuse-client/capacity.c fuse-client/capacity.h
 MOUNT_LIBS = fuse-client/libmount.a $(DNSFS_LIBS) $(FUSE3_LIBS)

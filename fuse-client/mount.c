@@ -2,6 +2,7 @@
  * --env DIR/cluster.env), then one FUSE lowlevel session with fs_ops, served
  * by libfuse's multi-threaded loop (-s: one thread) so that a slow request
  * does not hold up the others. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@
 #include "mount.h"
 
 struct mount_conf {
-	char *zone, *mds, *keyfile, *blockkeyfile, *blockd, *env;
+	char *zone, *mds, *keyfile, *blockkeyfile, *blockd, *env, *cache;
+	int cache_mib;
+	int cache_in_dir;               /* cache is a parent: add <mount> */
 	int rep;
 	int timeout_ms;
 	int lock_lease;
@@ -31,6 +34,8 @@ static const struct fuse_opt mount_opts[] = {
 	OPT("rep=%d", rep),
 	OPT("timeout=%d", timeout_ms),
 	OPT("lock_lease=%d", lock_lease),
+	OPT("cache=%s", cache),
+	OPT("cache_size=%d", cache_mib),
 	OPT("--env %s", env),
 	OPT("--env=%s", env),
 	OPT("-h", help),
@@ -50,6 +55,9 @@ static void usage(const char *prog)
 	       "  -o timeout=MS         deadline of one DNS query or UPDATE (default 3000)\n"
 	       "  -o lock_lease=S       lease of flock and fcntl locks, renewed every S/3 s\n"
 	       "                        (default 30)\n"
+	       "  -o cache=DIR|none     local block cache (default DNSFS_DIR/cache/<mount>,\n"
+	       "                        or /var/cache/dnsfs/<mount> without --env)\n"
+	       "  -o cache_size=MIB     its bound in MiB (default 1024)\n"
 	       "  --env FILE|DIR        read the above from a cluster.env (options win)\n"
 	       "  -o allow_other        let other users in (permissions are checked by the\n"
 	       "                        kernel: default_permissions is always on; a user\n"
@@ -82,12 +90,44 @@ static int conf_from_env(struct mount_conf *c, struct env *env, char *mds, size_
 	FILL(blockkeyfile, "DNSFS_BLOCK_KEYFILE");
 	FILL(blockd, "DNSFS_BLOCKD");
 #undef FILL
+	if (c->cache == NULL && (v = env_get(env, "DNSFS_DIR")) != NULL) {
+		snprintf(path, sizeof(path), "%s/cache", v);
+		c->cache = strdup(path);        /* the mount's own dir is added later */
+		c->cache_in_dir = 1;
+	}
 	if (c->mds == NULL && (v = env_get(env, "DNSFS_MDS_ADDR")) != NULL &&
 	    (p = env_get(env, "DNSFS_MDS_PORT")) != NULL) {
 		snprintf(mds, mdslen, "%s:%s", v, p);
 		c->mds = strdup(mds);
 	}
 	return 0;
+}
+
+/* The block cache directory: -o cache=DIR as given, none for none, else
+ * <base>/<mount point with / as _> under DNSFS_DIR/cache or
+ * /var/cache/dnsfs. NULL (no cache) if the base cannot be made. */
+static const char *cache_path(const struct mount_conf *c, const char *mnt, char *buf,
+			      size_t len)
+{
+	const char *base = c->cache_in_dir ? c->cache : "/var/cache/dnsfs";
+	char abs[4096];
+	size_t n;
+
+	if (c->cache != NULL && strcmp(c->cache, "none") == 0)
+		return NULL;
+	if (c->cache != NULL && !c->cache_in_dir)
+		return c->cache;
+	if (mkdir(base, 0700) != 0 && errno != EEXIST) {
+		log_warn("no block cache: %s: %s", base, strerror(errno));
+		return NULL;
+	}
+	if (realpath(mnt, abs) == NULL)
+		snprintf(abs, sizeof(abs), "%s", mnt);
+	n = (size_t)snprintf(buf, len, "%s/", base);
+	for (const char *p = abs; *p && n + 1 < len; p++)
+		buf[n++] = *p == '/' ? '_' : *p;
+	buf[n] = '\0';
+	return buf;
 }
 
 int mount_main(int argc, char **argv)
@@ -100,7 +140,7 @@ int mount_main(int argc, char **argv)
 	struct fs *fs = NULL;
 	struct env env;
 	struct err e = { 0 };
-	char mds[128], fsname[300];
+	char mds[128], fsname[300], cachedir[4096];
 	int status = 1;
 
 	env_init(&env);
@@ -123,7 +163,9 @@ int mount_main(int argc, char **argv)
 	o = (struct fs_opts){ .zone = c.zone, .mds = c.mds, .keyfile = c.keyfile,
 			      .blockkeyfile = c.blockkeyfile, .blockd = c.blockd,
 			      .rep = c.rep > 0 ? (unsigned)c.rep : 3, .timeout_ms = c.timeout_ms,
-			      .lock_lease = c.lock_lease > 0 ? (unsigned)c.lock_lease : 0 };
+			      .lock_lease = c.lock_lease > 0 ? (unsigned)c.lock_lease : 0,
+			      .cache_dir = cache_path(&c, fo.mountpoint, cachedir, sizeof(cachedir)),
+			      .cache_bytes = c.cache_mib > 0 ? (uint64_t)c.cache_mib << 20 : 0 };
 	if (fs_new(&fs, &o, &e) < 0) {
 		fprintf(stderr, "dnsfs-mount: %s\n", e.msg);
 		goto out;
@@ -135,6 +177,7 @@ int mount_main(int argc, char **argv)
 	se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
 	if (se == NULL)
 		goto out;
+	fs_set_session(fs, se);
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out;
 	if (fuse_session_mount(se, fo.mountpoint) != 0)
@@ -171,7 +214,7 @@ out:
 	free(fo.mountpoint);
 	fuse_opt_free_args(&args);
 	free(c.zone); free(c.mds); free(c.keyfile); free(c.blockkeyfile); free(c.blockd);
-	free(c.env);
+	free(c.env); free(c.cache);
 	env_release(&env);
 	return status;
 }

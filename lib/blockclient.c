@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "blockauth.h"
+#include "blockcache.h"
 #include "blockclient.h"
 #include "ec.h"
 #include "httpc.h"
@@ -46,6 +47,7 @@ struct blockclient {
 	struct ec *codec[EC_K_MAX + 1][EC_M_MAX + 1]; /* made on first use; owned */
 	atomic_uint_fast64_t requests, put_blocks, put_bytes, get_blocks, get_bytes,
 		corrupt, failovers, reconstructs, node_errors;
+	struct blockcache *cache;       /* not owned; NULL: none */
 };
 
 /* One request of the client: the HTTP request plus what it is about. */
@@ -1233,6 +1235,8 @@ int blockclient_write(struct blockclient *bc, const void *data, size_t len, uint
 			if (r == 0)
 				r = record_refs_add_stripe(refs, off + o, n, p->k, p->m, h, e);
 		}
+		if (r == 0 && bc->cache != NULL)        /* written data is read soon */
+			blockcache_put(bc->cache, &refs->v[refs->n - 1], d + o);
 		if (r < 0)
 			err_prefix(e, "at offset %" PRIu64 ": ", off + o);
 	}
@@ -1242,9 +1246,22 @@ int blockclient_write(struct blockclient *bc, const void *data, size_t len, uint
 int blockclient_read_ref(struct blockclient *bc, const struct record_ref *ref, void *buf,
 			 struct err *e)
 {
+	int r;
+
 	if (ref->len > SIZE_MAX)
 		return err_set(e, -EFBIG, "ref of %" PRIu64 " bytes", ref->len);
+	if (bc->cache != NULL && blockcache_get(bc->cache, ref, buf) == 0)
+		return 0;
 	if (ref->k == 0)
-		return blockclient_get_rep(bc, &ref->h[0], buf, (size_t)ref->len, e);
-	return blockclient_get_ec(bc, ref->h, ref->k, ref->m, buf, (size_t)ref->len, e);
+		r = blockclient_get_rep(bc, &ref->h[0], buf, (size_t)ref->len, e);
+	else
+		r = blockclient_get_ec(bc, ref->h, ref->k, ref->m, buf, (size_t)ref->len, e);
+	if (r == 0 && bc->cache != NULL)
+		blockcache_put(bc->cache, ref, buf);
+	return r;
+}
+
+void blockclient_set_cache(struct blockclient *bc, struct blockcache *c)
+{
+	bc->cache = c;
 }

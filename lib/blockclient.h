@@ -222,8 +222,15 @@ int blockclient_write(struct blockclient *bc, const void *data, size_t len, uint
 		      const struct blockclient_policy *p, struct record_refs *refs,
 		      struct err *e);
 
-/* Read the ref->len bytes of one ref into buf. */
+/* Read the ref->len bytes of one ref into buf: from the local cache when
+ * one is set and holds it intact, else from the nodes (then cached). */
 int blockclient_read_ref(struct blockclient *bc, const struct record_ref *ref, void *buf,
 			 struct err *e);
+
+/* Use c (owned by the caller, outliving bc) as the local block cache:
+ * blockclient_read_ref looks there first and both it and blockclient_write
+ * add what they move. NULL: no cache. */
+struct blockcache;
+void blockclient_set_cache(struct blockclient *bc, struct blockcache *c);
 
 #endif

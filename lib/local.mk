@@ -27,6 +27,7 @@ lib_libdnsfs_a_CFLAGS += $(ISAL_CFLAGS)
 DNSFS_LIBS += $(ISAL_LIBS) -lpthread
 lib_libdnsfs_a_SOURCES += lib/httpc.c lib/httpc.h
 lib_libdnsfs_a_SOURCES += lib/blockclient.c lib/blockclient.h
+lib_libdnsfs_a_SOURCES += lib/blockcache.c lib/blockcache.h
 lib_libdnsfs_a_SOURCES += lib/resolve.c lib/resolve.h
 # lib/resolve is the one user of libunbound.
 lib_libdnsfs_a_CFLAGS += $(UNBOUND_CFLAGS)

@@ -31,6 +31,7 @@ LIB_UNIT_TESTS += tests/unit/check_metrics
 LIB_UNIT_TESTS += tests/unit/check_httpd
 LIB_UNIT_TESTS += tests/unit/check_ec
 LIB_UNIT_TESTS += tests/unit/check_blockclient
+LIB_UNIT_TESTS += tests/unit/check_blockcache
 LIB_UNIT_TESTS += tests/unit/check_resolve
 LIB_UNIT_TESTS += tests/unit/check_blockauth
 
@@ -88,6 +89,8 @@ tests_unit_check_ec_LDADD = $(UNIT_LDADD)
 # in-process fake block nodes (threads) for the faults a real blockd cannot fake
 tests_unit_check_blockclient_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_blockclient_LDADD = $(UNIT_LDADD) -lpthread
+tests_unit_check_blockcache_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_blockcache_LDADD = $(UNIT_LDADD) -lpthread
 tests_unit_check_resolve_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_resolve_LDADD = $(UNIT_LDADD)
 tests_unit_check_blockauth_CFLAGS = $(UNIT_CFLAGS)
@@ -140,6 +143,7 @@ INTEGRATION_TESTS += tests/integration/fuse-posix.sh
 INTEGRATION_TESTS += tests/integration/fuse-statfs.sh
 INTEGRATION_TESTS += tests/integration/fuse-bigdir.sh
 INTEGRATION_TESTS += tests/integration/fuse-fcntl.sh
+INTEGRATION_TESTS += tests/integration/fuse-data.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh
@@ -156,7 +160,7 @@ tests_blocksign_LDADD = $(DNSFS_LIBS)
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh tests/fuse-lib.sh $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/promtext-check.awk tests/integration/dnsprobe.py zones/example.zone
 EXTRA_DIST += zones/knot-secondary.conf zones/nsd-secondary.conf
-EXTRA_DIST += tests/integration/blockprobe.py tests/integration/posixprobe.py tests/integration/bigdir.py tests/integration/fcntlprobe.py
+EXTRA_DIST += tests/integration/blockprobe.py tests/integration/posixprobe.py tests/integration/bigdir.py tests/integration/fcntlprobe.py tests/integration/fsx.py
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 include tests/fuzz/local.mk

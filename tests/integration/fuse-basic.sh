@@ -15,7 +15,7 @@ check_match "the mount is fuse.dnsfs with default_permissions" \
 
 # ---- write -----------------------------------------------------------------
 check "mkdir d" mkdir "$M/d"
-sizes="0 10 102400 3145728"
+sizes="0 10 102400 3145728 9437184"
 for n in $sizes; do
 	head -c "$n" /dev/urandom >"$TMP/f$n"
 	cp "$TMP/f$n" "$M/d/f$n" || not_ok "cp $n bytes"
@@ -23,7 +23,7 @@ done
 for n in $sizes; do
 	check "$n bytes read back identical" cmp "$TMP/f$n" "$M/d/f$n"
 done
-check_eq "ls shows the files" "f0 f10 f102400 f3145728" "$(ls "$M/d" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "ls shows the files" "f0 f10 f102400 f3145728 f9437184" "$(ls "$M/d" | tr '\n' ' ' | sed 's/ $//')"
 for n in $sizes; do
 	check_eq "stat f$n: size and mode" "$n 644 regular" \
 		"$(stat -c '%s %a %F' "$M/d/f$n" | sed 's/regular empty file/regular/; s/regular file/regular/')"
@@ -42,7 +42,12 @@ ino=$(stat -c %i "$M/d/f10")
 txt=$(D +short "$ino.i.$Z" TXT)
 check_match "dig shows the inode TXT of f10" '^"v=1 type=f mode=0644 .*size=10 .*data=' "$txt"
 big=$(D +short "$(stat -c %i "$M/d/f3145728").i.$Z" TXT | tr -d '" ')
-check_match "the 3 MiB file has block refs with rep=3" 'rep=3.*b=0:1048576:.*b=2097152:1048576:' "$big"
+check_match "the 3 MiB file (a partial chunk) has replicated block refs" 'b=0:1048576:.*b=2097152:1048576:' "$big"
+ino9=$(stat -c %i "$M/d/f9437184")
+check_match "the 9 MiB file's refs are in one block-map page" 'pages=1' "$(D +short "$ino9.i.$Z" TXT)"
+big=$(D +tcp +short "0.$ino9.m.$Z" TXT | tr -d '" ')
+check_match "page 0: two 4+2 stripes of 4 MiB, then a replicated block" \
+	's=0:4194304:4\+2:.*s=4194304:4194304:4\+2:.*b=8388608:1048576:' "$big"
 check_match "dig shows the listing of d" '"f10 [0-9]+ f"' "$(D +short "0.$(stat -c %i "$M/d").l.$Z" TXT)"
 
 # ---- remount -----------------------------------------------------------------
@@ -61,7 +66,7 @@ check_match "rmdir of a non-empty directory: ENOTEMPTY" "not empty" "$out"
 check "unlink f0" rm "$M/d/f0"
 check "f0 is gone" test ! -e "$M/d/f0"
 check_eq "dig: f10's inode exists" 1 "$(D +short "$ino.i.$Z" TXT | grep -c v=1)"
-rm "$M/d/f10" "$M/d/f102400" "$M/d/f3145728"
+rm "$M/d/f10" "$M/d/f102400" "$M/d/f3145728" "$M/d/f9437184"
 check_eq "dig: f10's inode is gone after unlink" "" "$(D +short "$ino.i.$Z" TXT)"
 check "rmdir of the emptied directory" rmdir "$M/d"
 check "d is gone" test ! -e "$M/d"

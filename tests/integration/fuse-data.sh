@@ -1,0 +1,146 @@
+# fuse-data: the data path of dnsfs-mount on a real cluster of six block
+# daemons: random reads/writes/truncates through several descriptors checked
+# against a local reference file (fsx.py), large striped files, a file
+# unlinked while open, close-to-open consistency between two mounts, O_APPEND
+# writers on two mounts losing no record, and `cp -a /usr/include` round
+# tripping byte- and attribute-identical (also as seen from a second mount).
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/fuse-lib.sh"
+
+fuse_setup 6 dig python3 sha256sum cmp diff
+M2="$TMP/mnt2"
+mkdir -p "$M2" "$TMP/ref"
+on_exit 'fusermount3 -u "$M2"'
+FSX="$top_srcdir/tests/integration/fsx.py"
+do_mount || bail "dnsfs-mount did not mount"
+"$DNSFSCTL" mount --dir "$C" "$M2" >"$TMP/m2.out" 2>&1 || bail "dnsfsctl mount failed"
+
+# ---- random operations against a reference ------------------------------------
+for seed in 1 2 3; do
+	check "fsx seed $seed: 300 operations through up to 4 descriptors" \
+		python3 "$FSX" "$M/fsx$seed" "$TMP/ref/fsx$seed" 300 "$seed"
+done
+check "the second mount reads the fsx files identical" \
+	sh -c "cmp '$M2/fsx1' '$TMP/ref/fsx1' && cmp '$M2/fsx2' '$TMP/ref/fsx2' && cmp '$M2/fsx3' '$TMP/ref/fsx3'"
+
+# ---- a large file: stripes, pages, a write in the middle -------------------------
+head -c $((40 << 20)) /dev/urandom >"$TMP/ref/big"
+check "write a 40 MiB file" cp "$TMP/ref/big" "$M/big"
+check_eq "the second mount reads it identical" "$(sha256sum <"$TMP/ref/big")" "$(sha256sum <"$M2/big")"
+head -c 3000000 /dev/urandom >"$TMP/patch"
+dd if="$TMP/patch" of="$TMP/ref/big" bs=1 seek=4000000 conv=notrunc status=none 2>/dev/null ||
+	dd if="$TMP/patch" of="$TMP/ref/big" bs=1000000 seek=4 conv=notrunc status=none
+check "overwrite 3 MB across a chunk boundary in place" \
+	dd if="$TMP/patch" of="$M/big" bs=1000000 seek=4 conv=notrunc status=none
+check "the file is patched, the rest intact (second mount)" cmp "$M2/big" "$TMP/ref/big"
+ino=$(stat -c %i "$M/big")
+check_match "its refs are in block-map pages" 'pages=[1-9]' "$(D +short "$ino.i.$Z" TXT)"
+check_match "page 0 holds 4+2 stripes" 's=0:4194304:4\+2:' "$(D +tcp +short "0.$ino.m.$Z" TXT | tr -d '" ')"
+
+# ---- unlinked while open ----------------------------------------------------
+out=$(python3 - "$M/doomed" <<'EOF'
+import os, sys
+p = sys.argv[1]
+fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+print(os.fstat(fd).st_ino, end=" ")
+os.write(fd, b"before unlink;")
+os.fsync(fd)
+os.unlink(p)
+print("exists" if os.path.exists(p) else "gone", end=" ")
+os.write(fd, b"after unlink")
+st = os.fstat(fd)
+print(st.st_nlink, st.st_size, end=" ")
+print(os.pread(fd, 100, 0).decode())
+os.close(fd)
+EOF
+)
+dino=${out%% *}
+check_eq "an unlinked open file: name gone, nlink 0, still read and written" \
+	"gone 0 26 before unlink;after unlink" "${out#* }"
+check_eq "its inode record went with the last close" "" "$(D +short "$dino.i.$Z" TXT)"
+
+# ---- close-to-open between two mounts -----------------------------------------
+echo one >"$M/c2o"
+check_eq "the second mount opens the first's closed file" "one" "$(cat "$M2/c2o")"
+echo two-two >"$M/c2o"
+check_eq "and right after the next close, its new content (no wait)" "two-two" "$(cat "$M2/c2o")"
+mkdir "$M/dir1"
+echo x >"$M/dir1/f"
+check "a create on the first mount is seen by the second within the TTL" \
+	wait_for 5 test -f "$M2/dir1/f"
+mv "$M/dir1/f" "$M/dir1/g"
+check "a rename: the new name shows on the second mount" wait_for 5 test -f "$M2/dir1/g"
+check "and the old name goes" wait_for 5 sh -c "! test -e '$M2/dir1/f'"
+rm "$M/dir1/g"
+check "a delete shows on the second mount" wait_for 5 sh -c "! test -e '$M2/dir1/g'"
+
+# ---- O_APPEND from two mounts ------------------------------------------------
+cat >"$TMP/app.py" <<'EOF'
+import os, sys
+path, tag, n, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+if mode == "each":          # open, append one record, close
+    for i in range(n):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.write(fd, f"{tag}-{i}\n".encode())
+        os.close(fd)
+else:                       # one descriptor, fsync every 10 records
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    for i in range(n):
+        os.write(fd, f"{tag}-{i}\n".encode())
+        if i % 10 == 9:
+            os.fsync(fd)
+    os.close(fd)
+EOF
+for mode in each fd; do
+	: >"$M/log-$mode"
+	python3 "$TMP/app.py" "$M/log-$mode" A 150 "$mode" & pa=$!
+	python3 "$TMP/app.py" "$M2/log-$mode" B 150 "$mode" & pb=$!
+	wait $pa; ra=$?
+	wait $pb; rb=$?
+	check_eq "O_APPEND ($mode) from two mounts: both writers succeed" "0 0" "$ra $rb"
+	sleep 1.2       # the kernel's attribute cache of the first mount
+	lines=$(sort "$M/log-$mode" | uniq | wc -l)
+	want=$( (seq 0 149 | sed 's/^/A-/'; seq 0 149 | sed 's/^/B-/') | sort)
+	check_eq "O_APPEND ($mode): all 300 records, none lost or torn" "$want" "$(sort "$M/log-$mode")"
+done
+
+# ---- the local block cache; block daemons down and back ---------------------
+cache="$C/cache/$(realpath "$M" | tr / _)"
+check "the mount keeps its block cache under DNSFS_DIR/cache" \
+	test -n "$(find "$cache" -type f -size +1M 2>/dev/null | head -1)"
+head -c 3000000 /dev/urandom >"$TMP/ref/fresh"
+cp "$TMP/ref/fresh" "$M/fresh"
+for f in "$C"/blockd-*.pid; do kill "$(cat "$f")"; done
+blockd_down() { for f in "$C"/blockd-*.pid; do ! kill -0 "$(cat "$f")" 2>/dev/null || return 1; done; }
+check "all block daemons stopped" wait_for 10 blockd_down
+echo 3 >/proc/sys/vm/drop_caches
+check_eq "with every block daemon down, the first mount reads the 40 MiB file from its cache" \
+	"" "$(cmp "$M/big" "$TMP/ref/big" 2>&1)"
+t0=$(date +%s)
+err=$(cat "$M2/fresh" 2>&1 >/dev/null)
+t1=$(date +%s)
+check_match "a block not cached on the second mount: EIO" 'Input/output error' "$err"
+check "... within 30 s ($((t1 - t0)) s)" test $((t1 - t0)) -le 30
+check "stat still answers (metadata only)" stat "$M2/fresh"
+"$DNSFSCTL" cluster up --dir "$C" --no-mount >"$TMP/up2.out" 2>&1
+check "the block daemons are back (cluster up)" wait_for 10 sh -c "cmp '$M2/fresh' '$TMP/ref/fresh'"
+f=$(find "$cache" -type f -size +1M | head -1)
+printf 'garbage' | dd of="$f" bs=1 seek=1000 conv=notrunc status=none
+echo 3 >/proc/sys/vm/drop_caches
+check "a damaged cache file is not served: the read fetches the block again" cmp "$M/big" "$TMP/ref/big"
+
+# ---- cp -a of a real tree -------------------------------------------------
+src=/usr/include
+attrs() { (cd "$1" && find . -printf '%p %y %m %U %G %T@ %l|' -a \( -type d -printf '\n' -o -printf '%s\n' \) | sort); }
+check "cp -a $src into the mount" cp -a "$src" "$M/tree"
+check "diff -r: byte-identical" diff -r --no-dereference "$src" "$M/tree"
+attrs "$src" >"$TMP/src.attr"
+attrs "$M/tree" >"$TMP/dst.attr"
+check "mode, uid, gid, size, mtime and link targets identical ($(wc -l <"$TMP/src.attr") entries)" \
+	cmp "$TMP/src.attr" "$TMP/dst.attr"
+attrs "$M2/tree" >"$TMP/dst2.attr"
+check "the second mount sees the same tree and attributes" cmp "$TMP/src.attr" "$TMP/dst2.attr"
+check "and the same bytes" diff -r --no-dereference "$src" "$M2/tree"
+
+check "fusermount3 -u unmounts the second" fusermount3 -u "$M2"
+done_testing
