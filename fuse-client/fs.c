@@ -1971,25 +1971,41 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_s
 	}
 	if (o == NULL) {
 		/* truncate(2) to the size it has changes nothing, not even the
-		 * times (as ext4 and tmpfs), but for the set-ID rule */
-		if (ch.to_set != 0 || sgid_killed(&ch, &in->r))
+		 * times (as ext4 and tmpfs), but for the set-ID rule; any other
+		 * setattr is a change (chown -1 -1 moves ctime) */
+		if (!(to_set & FUSE_SET_ATTR_SIZE) || ch.to_set != 0 || sgid_killed(&ch, &in->r))
 			r = inode_cas(fs, in, &ch, e);
 		if (r == 0)
 			inode_stat(in, st);
 		goto done;
 	}
-	now = fi == NULL || handle;     /* no close will commit it */
+	now = handle;                   /* no close of ours will commit it */
 	pthread_mutex_lock(&o->mu);
 	r = open_sync(fs, o, in, e);
-	if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
+	if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE) && fi != NULL &&
+	    (uint64_t)attr->st_size == ofile_size(o->of)) {
+		/* ftruncate and open(O_TRUNC) move the times even when the size
+		 * stays (Linux passes ATTR_MTIME|ATTR_CTIME; FUSE does not) */
+		if (ofile_dirty(o->of)) {
+			o->written = 1;
+			o->wtime = now_time();
+		} else {
+			struct stat t = { 0 };
+
+			r = open_setattr(fs, o, &t, FUSE_SET_ATTR_MTIME_NOW, 0, e);
+		}
+	} else if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE)) {
 		r = open_setattr(fs, o, attr, FUSE_SET_ATTR_SIZE, 0, e);
-	if (r == 0 && (ch.to_set != 0 || sgid_killed(&ch, &o->base.r))) {
+	}
+	if (r == 0 && (!(to_set & FUSE_SET_ATTR_SIZE) || ch.to_set != 0 ||
+		       sgid_killed(&ch, &o->base.r))) {
 		/* root's attribute changes to a file with uncommitted content
 		 * (cp -a, tar) wait for its commit; the rest are done now, on
 		 * the version the open file is based on */
 		if (who == NULL && ch.to_set != 0 && ofile_dirty(o->of) && !now)
 			r = open_setattr(fs, o, attr, ch.to_set, 0, e);
-		else if ((r = inode_copy(&o->base, in, e)) == 0 &&
+		else if ((r = open_commit(fs, o, e)) == 0 &&   /* content first */
+			 (r = inode_copy(&o->base, in, e)) == 0 &&
 			 (r = inode_cas(fs, in, &ch, e)) == 0)
 			r = open_sync(fs, o, in, e);
 	}
@@ -2205,12 +2221,18 @@ static int do_open(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi, str
 	 * before another client's last close; have it ask again */
 	if (fs->se != NULL)
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
-	if (fi->flags & O_TRUNC) {
+	if (fi->flags & O_TRUNC) {      /* FUSE_CAP_ATOMIC_O_TRUNC: ours to do */
 		o = handle_open(fi);
 		pthread_mutex_lock(&o->mu);
-		if (ofile_size(o->of) > 0 && (r = ofile_truncate(o->of, 0, e)) == 0) {
-			o->written = 1;
-			o->wtime = now_time();
+		if (ofile_size(o->of) > 0) {
+			if ((r = ofile_truncate(o->of, 0, e)) == 0) {
+				o->written = 1;
+				o->wtime = now_time();
+			}
+		} else {                /* empty already: the times move all the same */
+			struct stat t = { 0 };
+
+			r = open_setattr(fs, o, &t, FUSE_SET_ATTR_MTIME_NOW, 0, e);
 		}
 		pthread_mutex_unlock(&o->mu);
 		if (r < 0)
@@ -2729,7 +2751,16 @@ static void op_destroy(void *userdata)
 
 /* Not set (the kernel answers ENOSYS): fallocate, copy_file_range.
  * flock and getlk/setlk (fcntl byte ranges) are cluster-wide. */
+/* open(O_TRUNC) comes as one open request (do_open truncates), not as an
+ * open and a setattr that cannot be told from truncate(2). */
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+}
+
 const struct fuse_lowlevel_ops fs_ops = {
+	.init = op_init,
 	.destroy = op_destroy,
 	.lookup = op_lookup,
 	.forget = op_forget,

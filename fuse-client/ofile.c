@@ -495,9 +495,11 @@ int ofile_truncate(struct ofile *of, uint64_t size, struct err *e)
 	if (size > (uint64_t)INT64_MAX)
 		return err_set(e, -EFBIG, "file too large");
 	if (size >= of->size) {
-		if (size > of->size && (r = grow(of, size, e)) < 0)
-			return r;
-		of->changed |= size != of->size;
+		if (size > of->size) {
+			if ((r = grow(of, size, e)) < 0)
+				return r;
+			of->changed = 1;
+		}
 		return 0;
 	}
 	for (size_t i = nchunks(size); i < of->nc; i++) {

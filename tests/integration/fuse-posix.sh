@@ -212,7 +212,7 @@ as 65534 65534 link lk hl                       => 0
 chmod . 0755                                    => 0
 create ou 0644                                  => 0
 write ou data                                   => 0
-todo openunlink ou                              => 0 nlink=0 size=10 still here
+openunlink ou                              => 0 nlink=0 size=10 still here
 "
 
 # ---- link counts -------------------------------------------------------------
@@ -275,7 +275,7 @@ changed p1 mtime,ctime -- truncate p1 10       => 0 mtime:same ctime:same
 changed p1 mtime,ctime -- ftruncate p1 10
 changed p1 mtime,ctime -- ftruncate p1 20      => 0 mtime:changed ctime:changed
 changed p1 mtime,ctime -- open p1 O_WRONLY,O_TRUNC  => 0 mtime:changed ctime:changed
-todo changed p1 mtime,ctime -- open p1 O_WRONLY,O_TRUNC
+changed p1 mtime,ctime -- open p1 O_WRONLY,O_TRUNC
 changed p1 mtime,ctime -- write p1 x           => 0 mtime:changed ctime:changed
 "
 
@@ -655,7 +655,7 @@ posix_fallocate fa 0 0                          => EINVAL
 posix_fallocate fa 0 -1                         => EINVAL
 fallocate fa 0 100                              => 0 | ENOTSUP
 create ws 0644                                  => 0
-todo writestat ws hello                         => 0 size=5
+writestat ws hello                         => 0 size=5
 "
 
 # ---- readdir: ".", "..", d_type --------------------------------------------------------
