@@ -32,6 +32,7 @@ LIB_UNIT_TESTS += tests/unit/check_httpd
 LIB_UNIT_TESTS += tests/unit/check_ec
 LIB_UNIT_TESTS += tests/unit/check_blockclient
 LIB_UNIT_TESTS += tests/unit/check_blockcache
+LIB_UNIT_TESTS += tests/unit/check_progress
 LIB_UNIT_TESTS += tests/unit/check_resolve
 LIB_UNIT_TESTS += tests/unit/check_blockauth
 
@@ -91,6 +92,8 @@ tests_unit_check_blockclient_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_blockclient_LDADD = $(UNIT_LDADD) -lpthread
 tests_unit_check_blockcache_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_blockcache_LDADD = $(UNIT_LDADD) -lpthread
+tests_unit_check_progress_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_progress_LDADD = $(UNIT_LDADD)
 tests_unit_check_resolve_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_resolve_LDADD = $(UNIT_LDADD)
 tests_unit_check_blockauth_CFLAGS = $(UNIT_CFLAGS)
