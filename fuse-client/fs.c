@@ -2734,11 +2734,47 @@ static void op_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		fuse_reply_lock(req, lock);
 }
 
+/* Locks and content, as NFS does: an unlock first commits what was written
+ * under the lock, and a lock granted at once re-reads the file (another
+ * client may have committed under its lock), so a lock-protected
+ * read-modify-write across mounts sees the last holder's data even on a
+ * descriptor opened before. (A grant after waiting is answered by the lock
+ * thread: there the next open or getattr brings the new content.) */
+static void open_lock_sync(struct fs *fs, uint64_t ino, int unlock)
+{
+	struct fs_open *o = open_ref(fs, ino);
+	struct fs_inode *in = NULL;
+	struct err e = { 0 };
+	int r = 0;
+
+	if (o == NULL)
+		return;
+	if (!unlock)
+		r = inode_load(fs, ino, &in, &e);
+	pthread_mutex_lock(&o->mu);
+	if (r == 0)
+		r = unlock ? open_commit(fs, o, &e) : open_sync(fs, o, in, &e);
+	pthread_mutex_unlock(&o->mu);
+	if (r < 0)
+		log_warn("inode %llu: %s at a lock change: %s", (unsigned long long)ino,
+			 unlock ? "commit" : "revalidation", e.msg);
+	if (!unlock && fs->se != NULL)  /* the kernel's cached pages too */
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+	inode_free(in);
+	open_unref(fs, o, 0);
+}
+
 static void op_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		     struct flock *lock, int sleep)
 {
-	int r = lock_setlk(req_fs(req)->lk, req, ino, fi->lock_owner, lock, sleep);
+	struct fs *fs = req_fs(req);
+	int r;
 
+	if (lock->l_type == F_UNLCK)
+		open_lock_sync(fs, ino, 1);
+	r = lock_setlk(fs->lk, req, ino, fi->lock_owner, lock, sleep);
+	if (r == 0 && lock->l_type != F_UNLCK)
+		open_lock_sync(fs, ino, 0);
 	if (r != LOCK_QUEUED)
 		fuse_reply_err(req, -r);
 }

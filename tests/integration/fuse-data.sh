@@ -129,6 +129,73 @@ printf 'garbage' | dd of="$f" bs=1 seek=1000 conv=notrunc status=none
 echo 3 >/proc/sys/vm/drop_caches
 check "a damaged cache file is not served: the read fetches the block again" cmp "$M/big" "$TMP/ref/big"
 
+# ---- locks and content between mounts (as NFS) ----------------------------------
+cat >"$TMP/lockrmw.py" <<'EOF2'
+import fcntl, os, sys, time
+path, role = sys.argv[1], sys.argv[2]
+fd = os.open(path, os.O_RDWR)
+if role == "writer":          # lock, write, unlock without closing
+    fcntl.lockf(fd, fcntl.LOCK_EX)
+    os.pwrite(fd, b"under-the-lock", 0)
+    fcntl.lockf(fd, fcntl.LOCK_UN)
+    print("done")
+else:                         # opened before the write; lock, then read
+    open(sys.argv[3], "w").close()
+    while not os.path.exists(sys.argv[4]):
+        time.sleep(0.05)
+    fcntl.lockf(fd, fcntl.LOCK_SH)
+    print(os.pread(fd, 14, 0).decode(errors="replace"))
+    fcntl.lockf(fd, fcntl.LOCK_UN)
+os.close(fd)
+EOF2
+printf 'old-content...' >"$M/rmw"
+python3 "$TMP/lockrmw.py" "$M/rmw" reader "$TMP/r.ready" "$TMP/w.done" >"$TMP/reader.out" &
+rpid=$!
+wait_for 10 test -e "$TMP/r.ready"
+check_eq "a writer on the second mount unlocks without closing" "done" \
+	"$(python3 "$TMP/lockrmw.py" "$M2/rmw" writer)"
+touch "$TMP/w.done"
+wait $rpid
+check_eq "a reader's lock on a descriptor opened before brings the new content" \
+	"under-the-lock" "$(cat "$TMP/reader.out")"
+
+# ---- unmount while a file is open and dirty ------------------------------------
+cat >"$TMP/holder.py" <<'EOF2'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+os.write(fd, b"y" * 200000)
+open(sys.argv[2], "w").close()
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.05)
+os.write(fd, b"tail")
+os.close(fd)
+EOF2
+python3 "$TMP/holder.py" "$M/held" "$TMP/h.ready" "$TMP/h.go" &
+hpid=$!
+wait_for 10 test -e "$TMP/h.ready"
+check "fusermount3 -u -z with a dirty file open" fusermount3 -u -z "$M"
+touch "$TMP/h.go"
+wait $hpid
+check "the mount's process ends after the last close" \
+	wait_for 20 sh -c "! pgrep -f 'dnsfs-mount -f --env $C/cluster.env $M\$' >/dev/null"
+check_eq "everything written before and after the lazy unmount is committed" \
+	"200004" "$(stat -c %s "$M2/held" 2>&1)"
+do_mount || bail "remount failed"
+
+# ---- the mds down and back ----------------------------------------------------
+kill "$(cat "$C/mds.pid")"
+t0=$(date +%s)
+err=$(stat "$M/no-such-name-$$" 2>&1)
+t1=$(date +%s)
+check_match "with the mds down, a lookup fails with an I/O error" 'Input/output error|timed out' "$err"
+check "... within 15 s ($((t1 - t0)) s)" test $((t1 - t0)) -le 15
+err=$(sh -c "echo x >'$M/while-down'" 2>&1)
+check_match "and a create fails with a clear error" 'Input/output error|timed out' "$err"
+"$DNSFSCTL" cluster up --dir "$C" --no-mount >"$TMP/up3.out" 2>&1
+check "the mds is back: the same mount creates again" \
+	wait_for 15 sh -c "echo back >'$M/after-mds'"
+check_eq "and reads it" "back" "$(cat "$M/after-mds" 2>&1)"
+
 # ---- cp -a of a real tree -------------------------------------------------
 src=/usr/include
 attrs() { (cd "$1" && find . -printf '%p %y %m %U %G %T@ %l|' -a \( -type d -printf '\n' -o -printf '%s\n' \) | sort); }
