@@ -135,12 +135,6 @@ static void inode_free(struct fs_inode *in)
 	free(in);
 }
 
-static int refs_append(struct record_refs *dst, const struct record_ref *f, struct err *e)
-{
-	return f->k == 0 ? record_refs_add_block(dst, f->off, f->len, f->h, e)
-			 : record_refs_add_stripe(dst, f->off, f->len, f->k, f->m, f->h, e);
-}
-
 static size_t refs_hashes(const struct record_refs *refs)
 {
 	size_t n = 0;
@@ -344,7 +338,7 @@ static int refs_load(struct fs *fs, const struct fs_inode *in, struct record_ref
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < in->r.refs.n; i++)
-		r = refs_append(out, &in->r.refs.v[i], e);
+		r = record_refs_add_ref(out, &in->r.refs.v[i], e);
 	if (r == 0 && in->r.pages > 0 && (text = malloc(RECORD_PAGE_TEXT_MAX + 1)) == NULL)
 		r = err_set(e, -ENOMEM, "out of memory");
 	for (uint64_t p = 0; r == 0 && p < in->r.pages; p++) {
@@ -368,7 +362,7 @@ static int refs_load(struct fs *fs, const struct fs_inode *in, struct record_ref
 			mdc_answer_release(&a);
 		}
 		for (size_t i = 0; r == 0 && i < page.refs.n; i++)
-			r = refs_append(out, &page.refs.v[i], e);
+			r = record_refs_add_ref(out, &page.refs.v[i], e);
 		record_page_release(&page);
 	}
 	free(text);
@@ -493,9 +487,7 @@ static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record
 			for (size_t i = 0; i < ch->refs->n; i++) {
 				const struct record_ref *f = &ch->refs->v[i];
 
-				r = f->k == 0 ? record_refs_add_block(&nr->refs, f->off, f->len, f->h, e)
-					      : record_refs_add_stripe(&nr->refs, f->off, f->len, f->k,
-								       f->m, f->h, e);
+				r = record_refs_add_ref(&nr->refs, f, e);
 				if (r < 0)
 					return r;
 			}
@@ -514,9 +506,7 @@ static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record
 				for (size_t j = i; r == 0 && j < ch->refs->n && j < i + RECORD_PAGE_REFS; j++) {
 					const struct record_ref *f = &ch->refs->v[j];
 
-					r = f->k == 0 ? record_refs_add_block(&pg.refs, f->off, f->len, f->h, e)
-						      : record_refs_add_stripe(&pg.refs, f->off, f->len,
-									       f->k, f->m, f->h, e);
+					r = record_refs_add_ref(&pg.refs, f, e);
 				}
 				if (r == 0)
 					r = record_page_format(&pg, text, RECORD_PAGE_TEXT_MAX + 1, e);

@@ -45,16 +45,10 @@ static size_t nchunks(uint64_t size)
 	return (size_t)((size + OFILE_CHUNK - 1) / OFILE_CHUNK);
 }
 
-static int refs_append(struct record_refs *dst, const struct record_ref *f, struct err *e)
-{
-	return f->k == 0 ? record_refs_add_block(dst, f->off, f->len, f->h, e)
-			 : record_refs_add_stripe(dst, f->off, f->len, f->k, f->m, f->h, e);
-}
-
 static int refs_copy(struct record_refs *dst, const struct record_refs *src, struct err *e)
 {
 	for (size_t i = 0; src != NULL && i < src->n; i++) {
-		int r = refs_append(dst, &src->v[i], e);
+		int r = record_refs_add_ref(dst, &src->v[i], e);
 
 		if (r < 0)
 			return r;
@@ -595,7 +589,7 @@ int ofile_store(struct ofile *of, struct record_refs *out, const uint8_t **data,
 				const struct record_ref *f = &of->base.v[j];
 
 				if (f->off >= lo && f->off < lo + OFILE_CHUNK)
-					r = refs_append(out, f, e);
+					r = record_refs_add_ref(out, f, e);
 			}
 		} else {
 			r = 0;

@@ -965,6 +965,14 @@ int record_refs_add_stripe(struct record_refs *refs, uint64_t off, uint64_t len,
 	return refs_add(refs, off, len, k, m, h, e);
 }
 
+int record_refs_add_ref(struct record_refs *refs, const struct record_ref *ref,
+			struct err *e)
+{
+	return ref->k == 0 ? record_refs_add_block(refs, ref->off, ref->len, ref->h, e)
+			   : record_refs_add_stripe(refs, ref->off, ref->len, ref->k, ref->m,
+						    ref->h, e);
+}
+
 int record_refs_for_each_hash(const struct record_refs *refs, record_hash_fn fn,
 			      void *arg)
 {

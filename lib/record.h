@@ -171,6 +171,9 @@ int record_refs_add_block(struct record_refs *refs, uint64_t off, uint64_t len,
 int record_refs_add_stripe(struct record_refs *refs, uint64_t off, uint64_t len,
 			   unsigned k, unsigned m, const struct hash *h,
 			   struct err *e);
+/* Append a copy of ref, whichever kind it is. */
+int record_refs_add_ref(struct record_refs *refs, const struct record_ref *ref,
+			struct err *e);
 
 /* Parse one token, "b=<off>:<len>:<hash>" or "s=<off>:<len>:<k>+<m>:<h>,...",
  * and append it to refs (order is not checked). 0, -EINVAL, -ERANGE, -ENOMEM
