@@ -61,6 +61,9 @@ struct fs {
 	uint64_t end_ino;               /* end of the claimed range (exclusive) */
 	struct lock *lk;                /* flock and fcntl locks (lock.h) */
 	struct fuse_session *se;        /* for invalidations; may be NULL */
+	char ra_path[128];              /* read_ahead_kb to write, "" when done */
+	int ra_kb;
+	pthread_mutex_t ra_mu;
 	struct blockcache *cache;       /* local block cache; may be NULL */
 	pthread_mutex_t op_mu;          /* the open-file table */
 	struct fs_open *op_tab[FS_OPEN_BUCKETS];
@@ -1853,6 +1856,27 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 	fuse_reply_none(req);
 }
 
+/* The first request after init: the kernel has applied the init reply, so
+ * the read-ahead written now stays (fs_set_read_ahead). */
+static void read_ahead_apply(struct fs *fs)
+{
+	FILE *f;
+
+	if (fs->ra_path[0] == '\0')
+		return;
+	pthread_mutex_lock(&fs->ra_mu);
+	if (fs->ra_path[0] != '\0') {
+		if ((f = fopen(fs->ra_path, "w")) == NULL || fprintf(f, "%d\n", fs->ra_kb) < 0 ||
+		    fclose(f) != 0)
+			log_warn("read-ahead stays the kernel's: %s: %s", fs->ra_path,
+				 strerror(errno));
+		else
+			log_info("read-ahead %d KiB (%s)", fs->ra_kb, fs->ra_path);
+		fs->ra_path[0] = '\0';
+	}
+	pthread_mutex_unlock(&fs->ra_mu);
+}
+
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
@@ -1860,8 +1884,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fs_open *o;
 	struct err e = { 0 };
 	struct stat st;
-	int r = inode_load(fs, ino, &in, &e);
+	int r;
 
+	read_ahead_apply(fs);
+	r = inode_load(fs, ino, &in, &e);
 	if (r == 0) {
 		inode_stat(in, &st);
 		if ((o = open_ref(fs, ino)) != NULL) {  /* its changes not committed yet */
@@ -2236,7 +2262,10 @@ done:
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct err e = { 0 };
-	int r = do_open(req_fs(req), ino, fi, &e);
+	int r;
+
+	read_ahead_apply(req_fs(req));
+	r = do_open(req_fs(req), ino, fi, &e);
 
 	if (r < 0) {
 		fuse_reply_err(req, user_errno(r, "open", &e));
@@ -2852,6 +2881,7 @@ int fs_new(struct fs **out, const struct fs_opts *o, struct err *e)
 		return -ENOMEM;
 	pthread_mutex_init(&fs->ino_mu, NULL);
 	pthread_mutex_init(&fs->op_mu, NULL);
+	pthread_mutex_init(&fs->ra_mu, NULL);
 	fs->rep = o->rep > 0 ? o->rep : 3;
 	if (o->zone == NULL || o->mds == NULL || (colon = strrchr(o->mds, ':')) == NULL ||
 	    (size_t)(colon - o->mds) >= sizeof(addr)) {
@@ -2920,6 +2950,12 @@ void fs_stop(struct fs *fs)
 		lock_shutdown(fs->lk);
 }
 
+void fs_set_read_ahead(struct fs *fs, const char *path, int kb)
+{
+	snprintf(fs->ra_path, sizeof(fs->ra_path), "%s", path);
+	fs->ra_kb = kb;
+}
+
 void fs_set_session(struct fs *fs, struct fuse_session *se)
 {
 	fs->se = se;
@@ -2940,6 +2976,7 @@ void fs_free(struct fs *fs)
 	lock_free(fs->lk);              /* releases what is still held */
 	pthread_mutex_destroy(&fs->ino_mu);
 	pthread_mutex_destroy(&fs->op_mu);
+	pthread_mutex_destroy(&fs->ra_mu);
 	if (fs->cap_init)
 		capacity_release(&fs->cap);
 	blockclient_free(fs->bc);

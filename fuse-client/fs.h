@@ -34,6 +34,10 @@ void fs_free(struct fs *fs);            /* fs may be NULL */
  * session can still reply, and give the locks up. Also done by the FUSE
  * destroy request of a normal unmount; idempotent. */
 void fs_stop(struct fs *fs);
+/* Write kb to the sysfs file path (read_ahead_kb of the mount) once the
+ * kernel has taken the init reply, which resets it: at the first request
+ * after it. */
+void fs_set_read_ahead(struct fs *fs, const char *path, int kb);
 /* The session, once made, so that open can invalidate kernel attributes. */
 void fs_set_session(struct fs *fs, struct fuse_session *se);
 

@@ -7,13 +7,17 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/fuse-lib.sh"
 
-fuse_setup 6 dig python3 sha256sum cmp diff
+fuse_setup 6 dig python3 sha256sum cmp diff mountpoint
 M2="$TMP/mnt2"
 mkdir -p "$M2" "$TMP/ref"
 on_exit 'fusermount3 -u "$M2"'
 FSX="$top_srcdir/tests/integration/fsx.py"
 do_mount || bail "dnsfs-mount did not mount"
 "$DNSFSCTL" mount --dir "$C" "$M2" >"$TMP/m2.out" 2>&1 || bail "dnsfsctl mount failed"
+
+dev=$(mountpoint -d "$M")      # a stat: the first request after init
+check_eq "the mount's read-ahead is raised to 4096 KiB" "4096" \
+	"$(cat "/sys/class/bdi/$dev/read_ahead_kb" 2>&1)"
 
 # ---- random operations against a reference ------------------------------------
 for seed in 1 2 3; do
