@@ -814,6 +814,20 @@ static int open_get(struct fs *fs, const struct fs_inode *in, struct fs_open **o
 	return r;
 }
 
+/* How much content can go inline into this inode: RECORD_INLINE_MAX, less
+ * when its other fields (xattrs) leave less of the long text limit. Data is
+ * base64 in tokens of 232 characters (" data=" each): 174 bytes per 238. */
+static size_t inline_room(const struct fs_inode *base)
+{
+	size_t b64 = 4 * ((base->r.datalen + 2) / 3);
+	size_t fixed = base->rdlen > b64 ? base->rdlen - b64 : 0, room;
+
+	if (fixed + 256 >= RECORD_TEXT_LONG_MAX)
+		return 0;
+	room = (RECORD_TEXT_LONG_MAX - fixed - 256) / 238 * 174;
+	return room < RECORD_INLINE_MAX ? room : RECORD_INLINE_MAX;
+}
+
 /* Commit what changed (o->mu held): store dirty chunks, then ONE UPDATE
  * with the base as prerequisite; on a conflict, rebase onto the newer
  * version and try again, so no acknowledged write is lost. */
@@ -831,7 +845,7 @@ static int open_commit(struct fs *fs, struct fs_open *o, struct err *e)
 		size_t datalen;
 
 		if (ofile_dirty(o->of)) {
-			r = ofile_store(o->of, &refs, &data, &datalen, e);
+			r = ofile_store(o->of, inline_room(&o->base), &refs, &data, &datalen, e);
 			ch.content = 1;
 			ch.size = ofile_size(o->of);
 			ch.data = data;

@@ -37,6 +37,7 @@ struct ofile {
 	int app, nonapp;        /* O_APPEND / other writes since the commit */
 	uint64_t app_lo, app_hi; /* the O_APPEND bytes */
 	uint64_t next_read;     /* where a sequential reader goes next */
+	int stored_inline;      /* the last ofile_store gave inline bytes */
 	uint8_t inl[RECORD_INLINE_MAX + 1];
 };
 
@@ -551,15 +552,16 @@ static int chunk_straddles(const struct ofile *of, size_t i)
 	return 0;
 }
 
-int ofile_store(struct ofile *of, struct record_refs *out, const uint8_t **data,
-		size_t *datalen, struct err *e)
+int ofile_store(struct ofile *of, size_t inline_max, struct record_refs *out,
+		const uint8_t **data, size_t *datalen, struct err *e)
 {
 	size_t n = nchunks(of->size), got;
 	int r;
 
 	*data = NULL;
 	*datalen = 0;
-	if (of->size <= RECORD_INLINE_MAX) {
+	of->stored_inline = of->size <= inline_max && of->size <= RECORD_INLINE_MAX;
+	if (of->stored_inline) {
 		if ((r = ofile_read(of, 0, (size_t)of->size, of->inl, &got, e)) < 0)
 			return r;
 		*data = of->inl;
@@ -602,7 +604,7 @@ int ofile_store(struct ofile *of, struct record_refs *out, const uint8_t **data,
 
 int ofile_committed(struct ofile *of, const struct record_refs *refs, struct err *e)
 {
-	int inl = of->size <= RECORD_INLINE_MAX;
+	int inl = of->stored_inline;
 	int r = base_set(of, of->size, of->inl, inl ? (size_t)of->size : 0, inl ? NULL : refs, e);
 
 	if (r < 0)

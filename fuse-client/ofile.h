@@ -50,11 +50,12 @@ int ofile_write(struct ofile *of, uint64_t off, const void *buf, size_t size, in
 int ofile_truncate(struct ofile *of, uint64_t size, struct err *e);
 
 /* The content to commit: store every dirty chunk as blocks and return the
- * whole new content as inline bytes (*data, *datalen, when the file fits
- * RECORD_INLINE_MAX; data points into of) or as refs appended to out.
- * Nothing is committed yet: call ofile_committed after the UPDATE. */
-int ofile_store(struct ofile *of, struct record_refs *out, const uint8_t **data,
-		size_t *datalen, struct err *e);
+ * whole new content as inline bytes (*data, *datalen, when the file is at
+ * most inline_max <= RECORD_INLINE_MAX bytes; data points into of) or as
+ * refs appended to out. Nothing is committed yet: call ofile_committed
+ * after the UPDATE. */
+int ofile_store(struct ofile *of, size_t inline_max, struct record_refs *out,
+		const uint8_t **data, size_t *datalen, struct err *e);
 /* The content just stored is now the committed version. */
 int ofile_committed(struct ofile *of, const struct record_refs *refs, struct err *e);
 /* Another client committed a newer version (size, data or refs): base this

@@ -1639,8 +1639,8 @@ static void inode_put(struct out *o, const struct record_inode *r)
 
 static size_t inode_text_limit(const struct record_inode *r)
 {
-	return r->type == RECORD_LNK || r->nxattrs > 0 ? RECORD_TEXT_LONG_MAX
-						       : RECORD_TEXT_MAX;
+	return r->type == RECORD_LNK || r->nxattrs > 0 || r->datalen > RECORD_INLINE_SHORT
+		       ? RECORD_TEXT_LONG_MAX : RECORD_TEXT_MAX;
 }
 
 int record_inode_format(const struct record_inode *r, char *buf, size_t buflen,

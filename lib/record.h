@@ -18,7 +18,11 @@
 				   * a 1232-byte UDP answer */
 #define RECORD_TEXT_LONG_MAX 16384 /* exception: a symlink inode (4095-byte
 				    * target, %-encoded); answered over TCP */
-#define RECORD_INLINE_MAX 512     /* inline file content (data=), decoded bytes */
+#define RECORD_INLINE_SHORT 512   /* inline content that keeps the inode
+				   * within RECORD_TEXT_MAX (a UDP answer) */
+#define RECORD_INLINE_MAX 8192    /* inline file content (data=), decoded bytes;
+				   * past RECORD_INLINE_SHORT the inode may use
+				   * RECORD_TEXT_LONG_MAX (answered over TCP) */
 #define RECORD_TARGET_MAX 4095    /* symlink target, decoded bytes (PATH_MAX-1) */
 #define RECORD_INLINE_REFS 8      /* b= and s= tokens in an inode record */
 #define RECORD_PAGE_TEXT_MAX 16384 /* block-map page text: pages are read over

@@ -187,7 +187,9 @@ check_eq "everything written before and after the lazy unmount is committed" \
 do_mount || bail "remount failed"
 
 # ---- the mds down and back ----------------------------------------------------
-kill "$(cat "$C/mds.pid")"
+mpid=$(cat "$C/mds.pid")
+kill "$mpid"
+wait_for 10 sh -c "! kill -0 $mpid" || bail "the mds did not stop"
 t0=$(date +%s)
 err=$(stat "$M/no-such-name-$$" 2>&1)
 t1=$(date +%s)

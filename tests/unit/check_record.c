@@ -646,12 +646,14 @@ START_TEST(test_inode_inline_data)
 
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 7 + 3);
-	for (size_t len = 0; len <= RECORD_INLINE_MAX; len++) {
+	for (size_t len = 0; len <= RECORD_INLINE_MAX; len += len < 600 ? 1 : 97) {
 		base_inode(&r, RECORD_REG);
 		r.size = len;
 		ck_assert_int_eq(record_inode_set_data(&r, data, len, &e), 0);
 		const char *t = round_trip(&r, &back);
-		ck_assert_uint_le(strlen(t), RECORD_TEXT_MAX);
+		/* up to 512 bytes the inode fits a UDP answer, past it TCP */
+		ck_assert_uint_le(strlen(t), len <= RECORD_INLINE_SHORT ? RECORD_TEXT_MAX
+									: RECORD_TEXT_LONG_MAX);
 		ck_assert_uint_eq(back.datalen, len);
 		if (len > 0)
 			ck_assert_mem_eq(back.data, data, len);
@@ -667,21 +669,25 @@ START_TEST(test_inode_inline_data)
 	}
 	ck_assert_int_eq(record_inode_set_data(&r, data, RECORD_INLINE_MAX + 1, &e), -E2BIG);
 
-	/* 512 bytes inline fit the text budget even with every other field at
-	 * its widest */
-	record_inode_init(&r);
-	r.type = RECORD_REG;
-	r.mode = 07777;
-	r.uid = r.gid = r.nlink = UINT32_MAX;
-	r.size = RECORD_INLINE_MAX;
-	r.mtime = r.ctime = r.atime = (struct record_time){ INT64_MIN, 999999999 };
-	r.ver = r.gen = UINT64_MAX;
-	r.policy = (struct record_policy){ .kind = RECORD_POLICY_EC, .k = 32, .m = 16 };
-	ck_assert_int_eq(record_inode_set_data(&r, data, RECORD_INLINE_MAX, &e), 0);
-	const char *t = round_trip(&r, &back);
-	ck_assert_uint_le(strlen(t), RECORD_TEXT_MAX);
-	record_inode_release(&back);
-	record_inode_release(&r);
+	/* 512 bytes inline fit the UDP text budget, and 8192 the long one,
+	 * even with every other field at its widest */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t len = pass == 0 ? RECORD_INLINE_SHORT : RECORD_INLINE_MAX;
+
+		record_inode_init(&r);
+		r.type = RECORD_REG;
+		r.mode = 07777;
+		r.uid = r.gid = r.nlink = UINT32_MAX;
+		r.size = len;
+		r.mtime = r.ctime = r.atime = (struct record_time){ INT64_MIN, 999999999 };
+		r.ver = r.gen = UINT64_MAX;
+		r.policy = (struct record_policy){ .kind = RECORD_POLICY_EC, .k = 32, .m = 16 };
+		ck_assert_int_eq(record_inode_set_data(&r, data, len, &e), 0);
+		const char *t = round_trip(&r, &back);
+		ck_assert_uint_le(strlen(t), pass == 0 ? RECORD_TEXT_MAX : RECORD_TEXT_LONG_MAX);
+		record_inode_release(&back);
+		record_inode_release(&r);
+	}
 	ck_assert(!record_type_valid('f' + 256));
 }
 END_TEST
@@ -1040,7 +1046,7 @@ static const struct bad_case {
 	  B("50", "10") B("60", "10") B("70", "10") B("80", "10"), -E2BIG, "b/s: more than 8" },
 	{ "@text", -E2BIG, "record: 1001 bytes of text (max 1000)" },
 	{ "@long", -E2BIG, "record: 16385 bytes of text (max 16384)" },
-	{ "@data", -E2BIG, "data: more than 512" },
+	{ "@data", -E2BIG, "data: more than 8192" },
 	{ "@target", -ENAMETOOLONG, "target: longer than 4095" },
 	{ "v=1 type=l mode=0777 uid=0 gid=0 nlink=1 size=1 " T_ALL " ver=1", -EINVAL,
 	  "target: missing" },
@@ -1108,8 +1114,8 @@ START_TEST(test_malformed_inode)
 		}
 		text[len] = '\0';
 	} else if (strcmp(c->text, "@data") == 0) {
-		len = (size_t)snprintf(text, sizeof(text), "%s", FS("513"));
-		for (int i = 0; i < 3; i++) {
+		len = (size_t)snprintf(text, sizeof(text), "%s", FS("8193"));
+		for (int i = 0; i < 48; i++) {         /* 8352 bytes */
 			memcpy(text + len, " data=", 6);
 			len += 6;
 			memset(text + len, 'A', 232); /* 174 bytes each */
