@@ -61,7 +61,7 @@ for i in $(seq 1 "$nfiles"); do
 		{ fail=$((fail + 1)); sed 's/^/# /' "$TMP/err"; }
 done
 check_eq "$nfiles files stored and committed as inode records" 0 "$fail"
-check_match "the zone holds them" 'ec=2\+1 s=' "$(D +tcp +short "$((100 + nfiles)).i.$Z" TXT | tr -d '" ')"
+check_match "the zone holds them" 'ec=2\+1s=' "$(D +tcp +short "$((100 + nfiles)).i.$Z" TXT | tr -d '" ')"
 check_eq "every file verifies" 0 "$(verify_all)"
 
 # ---- node ls / add -----------------------------------------------------------
@@ -102,7 +102,8 @@ rb=$!
 reads=0 rbad=0
 while kill -0 "$rb" 2>/dev/null; do
 	i=$((reads % nfiles + 1))
-	B get "$(cat "$TMP/ref$i")" 2>/dev/null | cmp -s "$TMP/f$i" - || rbad=$((rbad + 1))
+	B get "$(cat "$TMP/ref$i")" 2>"$TMP/rerr" >"$TMP/rback"
+	cmp -s "$TMP/f$i" "$TMP/rback" || { rbad=$((rbad + 1)); diag "read of file $i: $(cat "$TMP/rerr")"; }
 	reads=$((reads + 1))
 done
 wait "$rb"
