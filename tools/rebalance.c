@@ -3,8 +3,8 @@
  * union over every ref naming it: the first rep writable nodes of its
  * ranking, or its chunk's node in its stripe's ranking); the nodes holding
  * it are asked with HEAD; missing copies are made from a verified GET and
- * checked with HEAD, and only when the whole wanted set holds the block are
- * the copies on other nodes deleted. Writers may go on meanwhile: a block
+ * checked with HEAD; only after the copy pass, and only where the whole
+ * wanted set holds a block, are its copies on other nodes deleted. Writers may go on meanwhile: a block
  * is only ever deleted where the current placement no longer looks. */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +23,7 @@ struct want {
 	struct hash h;
 	uint64_t mask;          /* bit i: node i of the snapshot should hold it */
 	int pin;                /* the placement cannot be met: delete nothing */
+	uint64_t now;           /* after the copy pass: nodes known to hold it */
 };
 
 struct totals {
@@ -104,9 +105,9 @@ static void throttle(int64_t start_ms, uint64_t bytes, double rate)
 		proc_sleep_ms((int)(due - proc_now_ms() > 100 ? 100 : due - proc_now_ms()));
 }
 
-/* Bring one hash to its wanted nodes. */
-static void one(struct blockclient *bc, const struct blockclient_nodes *ns,
-		const struct want *w, struct totals *t, int64_t start_ms, double rate, int verbose)
+/* Copy one hash to the wanted nodes that lack it; w->now gets its holders. */
+static void copy_one(struct blockclient *bc, const struct blockclient_nodes *ns,
+		     struct want *w, struct totals *t, int64_t start_ms, double rate, int verbose)
 {
 	size_t nn = blockclient_nodes_count(ns);
 	uint64_t have = 0, now;
@@ -162,8 +163,20 @@ static void one(struct blockclient *bc, const struct blockclient_nodes *ns,
 		throttle(start_ms, t->bytes, rate);
 	}
 	free(data);
-	/* Delete only once every wanted node holds it. */
-	if (w->pin || (w->mask & ~now) != 0)
+	w->now = now;
+}
+
+/* Delete the copies of one hash outside its wanted nodes, only if every
+ * wanted node holds it. */
+static void delete_one(struct blockclient *bc, const struct blockclient_nodes *ns,
+		       const struct want *w, struct totals *t, int verbose)
+{
+	size_t nn = blockclient_nodes_count(ns);
+	uint64_t now = w->now;
+	char hex[HASH_HEX_LEN + 1];
+
+	hash_to_hex(&w->h, hex);
+	if (w->pin || now == 0 || (w->mask & ~now) != 0)
 		return;
 	for (size_t i = 0; i < nn; i++) {
 		struct err why = { 0 };
@@ -244,10 +257,20 @@ int rebalance_cmd(int argc, char **argv, struct err *e)
 	if (r < 0)
 		goto fail;
 	t.blocks = n;
-	progress_init(&pg, stderr, "rebalance", "blocks", n);
+	/* Two passes: every copy is made before any copy is deleted, so while
+	 * it runs each block (each stripe, whose chunks all move when a node
+	 * before them in the ranking leaves) is whole at its old places or at
+	 * its new ones, and readers find it at one or the other. */
+	progress_init(&pg, stderr, "rebalance: copy", "blocks", n);
 	start = proc_now_ms();
 	for (size_t i = 0; i < n; i++) {
-		one(bc, ns, &v[i], &t, start, rate, verbose);
+		copy_one(bc, ns, &v[i], &t, start, rate, verbose);
+		progress_add(&pg, 1);
+	}
+	progress_end(&pg);
+	progress_init(&pg, stderr, "rebalance: delete", "blocks", n);
+	for (size_t i = 0; i < n; i++) {
+		delete_one(bc, ns, &v[i], &t, verbose);
 		progress_add(&pg, 1);
 	}
 	progress_end(&pg);

@@ -83,7 +83,7 @@ frac=$(echo "$out" | sed -n 's/.*copied (\([0-9.]*\) of the copies).*/\1/p')
 check "rebalance moved roughly 1/N of the copies (0.05 < $frac < 0.5)" \
 	awk -v f="$frac" 'BEGIN { exit !(f > 0.05 && f < 0.5) }'
 check_match "copies left the old nodes and nothing was lost" ' [1-9][0-9]* deleted.* 0 lost, 0 failed' "$out"
-check_match "progress was reported" '^rebalance: [0-9]+/[0-9]+ blocks' "$(cat "$TMP/err")"
+check_match "progress was reported" '^rebalance: copy: [0-9]+/[0-9]+ blocks' "$(cat "$TMP/err")"
 check "blockd-5 holds blocks now" test -n "$(find "$C/blockd-5" -type f -name '[0-9a-f]*' | head -1)"
 check_eq "every file verifies after the rebalance" 0 "$(verify_all)"
 out=$("$DNSFSCTL" rebalance --dir "$C" 2>/dev/null)
