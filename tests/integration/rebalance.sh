@@ -96,20 +96,36 @@ check_eq "one SRV record per node still" 5 "$(D +short "_blockd._tcp.$Z" SRV | w
 check_match "node ls shows it draining" 'blockd-2\..* 0  draining' "$(N ls)"
 N remove blockd-2 >"$TMP/rm" 2>&1
 check_match "remove refuses while it holds referenced blocks" 'still holds [0-9]+ referenced blocks' "$(cat "$TMP/rm")"
-# Rebalance slowly (2 MB/s) while files are read and a new one is written.
+# Rebalance slowly (2 MB/s) while files are read and new ones written.
 "$DNSFSCTL" rebalance --dir "$C" --rate 2 >"$TMP/rb.out" 2>"$TMP/rb.err" &
 rb=$!
-reads=0 rbad=0
+t0=$(date +%s.%N)
+reads=0 rbad=0 writes=0 wbad=0
 while kill -0 "$rb" 2>/dev/null; do
 	i=$((reads % nfiles + 1))
 	B get "$(cat "$TMP/ref$i")" 2>"$TMP/rerr" >"$TMP/rback"
 	cmp -s "$TMP/f$i" "$TMP/rback" || { rbad=$((rbad + 1)); diag "read of file $i: $(cat "$TMP/rerr")"; }
 	reads=$((reads + 1))
+	if [ $((reads % 25)) = 0 ]; then      # and a new file now and then
+		n=$((nfiles + 1))
+		head -c $((300000 + reads)) /dev/urandom >"$TMP/f$n"
+		if B put --rep 3 "$TMP/f$n" >"$TMP/ref$n" 2>"$TMP/rerr" && commit $((100 + n)) "$(cat "$TMP/ref$n")"; then
+			nfiles=$n writes=$((writes + 1))
+		else
+			wbad=$((wbad + 1)); diag "write: $(cat "$TMP/rerr")"
+		fi
+	fi
 done
 wait "$rb"
 check_eq "rebalance after drain succeeds" 0 $?
+t1=$(date +%s.%N)
+mib=$(sed -n 's/.* \([0-9.]*\) MiB moved.*/\1/p' "$TMP/rb.out")
+check "--rate 2 bounds it: $mib MiB took $(echo "$t1 - $t0" | bc) s (>= 90% of MiB*1.048576/2)" \
+	awk -v m="$mib" -v t="$(echo "$t1 - $t0" | bc)" 'BEGIN { exit !(m > 1 && t >= 0.9 * m * 1.048576 / 2) }'
 diag "$(cat "$TMP/rb.out") ($reads reads during it)"
 check_eq "$reads reads during the rebalance all verified" 0 "$rbad"
+check_eq "$writes writes during the rebalance all succeeded" 0 "$wbad"
+check "some writes happened during it" test "$writes" -gt 0
 check_match "it moved the drained node's copies, losing none" ' [1-9][0-9]* copied .* 0 lost, 0 failed' "$(cat "$TMP/rb.out")"
 N remove blockd-2 >"$TMP/rm" 2>&1
 check_match "node remove succeeds once it holds nothing" "^removed blockd-2\\.n\\.$Z" "$(cat "$TMP/rm")"
