@@ -35,14 +35,66 @@ static struct node_info *node_find(struct node_zone *z, const char *id)
 	return NULL;
 }
 
-/* The refs of one inode or page record, each with the inode's rep=. */
+/* The inode a record belongs to, from its owner: 1 for `<ino>.i.Z`, 2 for
+ * `<page>.<ino>.m.Z`, 0 for anything else. */
+static int owner_ino(const struct wire_rr *rr, const char *zone, uint64_t *ino)
+{
+	char name[WIRE_NAME_MAX * 4 + 2], *end;
+	size_t nl, zl = strlen(zone);
+	unsigned long long a, b;
+
+	if (wire_name_to_text(&rr->owner, name, sizeof(name)) < 0)
+		return 0;
+	nl = strlen(name);
+	if (nl <= zl + 1 || strcasecmp(name + nl - zl, zone) != 0 || name[nl - zl - 1] != '.')
+		return 0;
+	name[nl - zl - 1] = '\0';
+	a = strtoull(name, &end, 10);
+	if (end == name)
+		return 0;
+	if (strcmp(end, ".i") == 0) {
+		*ino = a;
+		return 1;
+	}
+	if (*end != '.')
+		return 0;
+	b = strtoull(end + 1, &end, 10);
+	if (strcmp(end, ".m") != 0)
+		return 0;
+	*ino = b;
+	return 2;
+}
+
+static int grow(void **p, size_t *alloc, size_t need, size_t size, struct err *e)
+{
+	size_t na = *alloc > 0 ? *alloc : 64;
+	void *q;
+
+	if (need <= *alloc)
+		return 0;
+	while (na < need)
+		na *= 2;
+	q = realloc(*p, na * size);
+	if (q == NULL)
+		return err_set(e, -ENOMEM, "out of memory");
+	*p = q;
+	*alloc = na;
+	return 0;
+}
+
+/* The refs of one inode or page record, with the inode they belong to; an
+ * inode's rep= is remembered for node_zone_reps. */
 static int walk_txt(struct walk *w, const struct wire_rr *rr)
 {
 	struct node_zone *z = w->z;
-	size_t len = 0, first = z->refs.n;
-	unsigned rep = NODE_REP_DEFAULT;
+	size_t len = 0, first = z->refs.n, ralloc;
+	unsigned rep = 0;
 	const char *t, *end;
+	uint64_t ino = 0;
+	int kind = owner_ino(rr, z->zone, &ino), r;
 
+	if (kind == 0)
+		return 0;
 	for (size_t o = 0; o < rr->rdlen; ) {
 		size_t sl = rr->rdata[o];
 
@@ -58,27 +110,60 @@ static int walk_txt(struct walk *w, const struct wire_rr *rr)
 	for (t = w->text; *t != '\0'; t = end) {
 		t += strspn(t, " ");
 		end = t + strcspn(t, " ");
-		if (end - t > 4 && strncmp(t, "rep=", 4) == 0)
+		if (kind == 1 && end - t > 4 && strncmp(t, "rep=", 4) == 0)
 			rep = (unsigned)atoi(t + 4);
 		if (end - t > 2 && (strncmp(t, "b=", 2) == 0 || strncmp(t, "s=", 2) == 0)) {
-			int r = record_ref_parse(&z->refs, t, (size_t)(end - t), w->e);
+			struct err why = { 0 };
+			char owner[WIRE_NAME_MAX * 4 + 2];
 
-			if (r < 0)
-				return r;
+			r = record_ref_parse(&z->refs, t, (size_t)(end - t), &why);
+			if (r == -ENOMEM)
+				return err_set(w->e, r, "out of memory");
+			if (r < 0) {
+				/* fsck's to report; the rest of the zone still counts. */
+				wire_name_to_text(&rr->owner, owner, sizeof(owner));
+				fprintf(stderr, "dnsfsctl: %s: %s (record skipped)\n", owner, why.msg);
+				for (size_t i = first; i < z->refs.n; i++)
+					free(z->refs.v[i].h);
+				z->refs.n = first;
+				return 0;
+			}
 		}
 	}
-	if (z->refs.n > z->rep_alloc) {
-		size_t na = z->refs.alloc > z->refs.n ? z->refs.alloc : z->refs.n;
-		unsigned *p = realloc(z->rep, na * sizeof(*p));
-
-		if (p == NULL)
-			return err_set(w->e, -ENOMEM, "out of memory");
-		z->rep = p;
-		z->rep_alloc = na;
+	if (rep >= 1) {
+		r = grow((void **)&z->irep, &z->irep_alloc, z->nirep + 1, sizeof(*z->irep), w->e);
+		if (r < 0)
+			return r;
+		z->irep[z->nirep++] = (struct node_irep){ ino, rep };
 	}
+	ralloc = z->rep_alloc;
+	r = grow((void **)&z->rep, &ralloc, z->refs.n, sizeof(*z->rep), w->e);
+	if (r == 0)
+		r = grow((void **)&z->ino, &z->rep_alloc, z->refs.n, sizeof(*z->ino), w->e);
+	if (r < 0)
+		return r;
 	for (size_t i = first; i < z->refs.n; i++)
-		z->rep[i] = rep >= 1 ? rep : NODE_REP_DEFAULT;
+		z->ino[i] = ino;
 	return 0;
+}
+
+static int irep_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct node_irep *)a)->ino, y = ((const struct node_irep *)b)->ino;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every ref's copies: its inode's rep=, wherever the inode came in the zone. */
+static void node_zone_reps(struct node_zone *z)
+{
+	qsort(z->irep, z->nirep, sizeof(*z->irep), irep_cmp);
+	for (size_t i = 0; i < z->refs.n; i++) {
+		struct node_irep key = { z->ino[i], 0 }, *f;
+
+		f = z->nirep > 0 ? bsearch(&key, z->irep, z->nirep, sizeof(key), irep_cmp) : NULL;
+		z->rep[i] = f != NULL ? f->rep : NODE_REP_DEFAULT;
+	}
 }
 
 static int walk_rr(const struct wire_rr *rr, void *arg)
@@ -187,6 +272,8 @@ int node_zone_open(struct node_zone *z, const char *dir, int want_refs, struct e
 	if (r == 0)
 		r = axfr_walk(z->mds_addr, z->mds_port, z->zone, &z->kr.keys[0], NODE_TIMEOUT_MS,
 			      addr_rr, z, e);
+	if (r == 0)
+		node_zone_reps(z);
 fail:
 	free(w.text);
 	env_release(&env);
@@ -201,8 +288,12 @@ void node_zone_release(struct node_zone *z)
 	tsig_keyring_release(&z->bkr);
 	record_refs_release(&z->refs);
 	free(z->rep);
+	free(z->ino);
+	free(z->irep);
 	z->rep = NULL;
-	z->rep_alloc = 0;
+	z->ino = NULL;
+	z->irep = NULL;
+	z->rep_alloc = z->irep_alloc = z->nirep = 0;
 	z->n = 0;
 }
 

@@ -6,6 +6,7 @@
 #define DNSFS_TOOLS_NODE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "blockclient.h"
 #include "err.h"
@@ -13,6 +14,11 @@
 #include "tsig.h"
 
 #define NODE_REP_DEFAULT 3      /* copies of a block whose inode names no rep= */
+
+struct node_irep {
+	uint64_t ino;
+	unsigned rep;
+};
 
 struct node_info {
 	char id[256];           /* SRV target, lower case, final dot */
@@ -34,8 +40,12 @@ struct node_zone {
 	size_t n;
 	struct record_refs refs;        /* every b=/s= ref of the zone (with
 					 * want_refs), in zone order, duplicates kept */
-	unsigned *rep;                  /* refs.n entries: the inode's rep= */
+	unsigned *rep;                  /* refs.n entries: the inode's rep= (for a
+					 * page's refs, the rep= of its inode) */
+	uint64_t *ino;                  /* refs.n entries: the inode they belong to */
 	size_t rep_alloc;
+	struct node_irep *irep;         /* the inodes that name a rep= */
+	size_t nirep, irep_alloc;
 };
 
 /* Read DIR/cluster.env and the keys, then AXFR the zone: its nodes, and with

@@ -19,15 +19,22 @@ D() { dig +norec +time=2 +tries=2 -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "$@"; 
 B() { "$DNSFSCTL" block "$1" --dir "$C" "${@:2}"; }
 N() { "$DNSFSCTL" node "$@" --dir "$C"; }
 
-# Commit a ref line of `block put` as inode <ino>: TXT strings of <= 250 bytes.
-commit() {
-	local ino=$1 ref=$2 size txt strs=""
-	size=$(echo "$ref" | tr ' ' '\n' | sed -n 's/^size=//p')
-	txt="v=1 type=f mode=0644 uid=0 gid=0 nlink=1 size=$size mtime=0.000000000 ctime=0.000000000 atime=0.000000000 ver=1 $(echo "$ref" | tr ' ' '\n' | grep -E '^(rep|ec|b|s)=' | tr '\n' ' ' | sed 's/ $//')"
+# Add a TXT record of logical text $2 at owner $1, cut into strings of 250
+# bytes (strings concatenate, so a token may span two).
+add_txt() {
+	local txt=$2 strs=""
 	while [ -n "$txt" ]; do strs="$strs \"${txt:0:250}\""; txt=${txt:250}; done
-	printf 'server %s %s\nzone %s\nupdate add %s.i.%s 1 TXT %s\nsend\n' \
-		"$DNSFS_MDS_ADDR" "$DNSFS_MDS_PORT" "$Z" "$ino" "$Z" "$strs" |
+	printf 'server %s %s\nzone %s\nupdate add %s 1 TXT %s\nsend\n' \
+		"$DNSFS_MDS_ADDR" "$DNSFS_MDS_PORT" "$Z" "$1" "$strs" |
 		nsupdate -k "$DNSFS_TSIG_KEYFILE"
+}
+refs_of() { tr ' ' '\n' <<<"$1" | grep -E "^($2)=" | tr '\n' ' ' | sed 's/ $//'; }
+INODE="v=1 type=f mode=0644 uid=0 gid=0 nlink=1 mtime=0.000000000 ctime=0.000000000 atime=0.000000000 ver=1"
+# Commit a ref line of `block put` as inode <ino>.
+commit() {
+	local size
+	size=$(tr ' ' '\n' <<<"$2" | sed -n 's/^size=//p')
+	add_txt "$1.i.$Z" "${INODE/nlink=1/nlink=1 size=$size} $(refs_of "$2" 'rep|ec|b|s')"
 }
 
 verify_all() {
@@ -61,7 +68,16 @@ for i in $(seq 1 "$nfiles"); do
 		{ fail=$((fail + 1)); sed 's/^/# /' "$TMP/err"; }
 done
 check_eq "$nfiles files stored and committed as inode records" 0 "$fail"
-check_match "the zone holds them" 'ec=2\+1s=' "$(D +tcp +short "$((100 + nfiles)).i.$Z" TXT | tr -d '" ')"
+# One more with rep=2 whose refs are in a block-map page: rebalance must take
+# the copies from the inode, not the page.
+nfiles=$((nfiles + 1))
+head -c 2500000 /dev/urandom >"$TMP/f$nfiles"
+B put --rep 2 "$TMP/f$nfiles" >"$TMP/ref$nfiles"
+ino=$((100 + nfiles))
+add_txt "$ino.i.$Z" "${INODE/nlink=1/nlink=1 size=2500000} rep=2 pages=1"
+add_txt "0.$ino.m.$Z" "v=1 page=0 $(refs_of "$(cat "$TMP/ref$nfiles")" b)"
+check_match "a rep=2 file with a block-map page is in the zone" '^v=1page=0b=0:.*b=2097152:' "$(D +tcp +short "0.$ino.m.$Z" TXT | tr -d '" ')"
+check_match "the zone holds them" 'ec=2\+1s=' "$(D +tcp +short "$((100 + first_ec)).i.$Z" TXT | tr -d '" ')"
 check_eq "every file verifies" 0 "$(verify_all)"
 
 # ---- node ls / add -----------------------------------------------------------
