@@ -137,6 +137,7 @@ INTEGRATION_TESTS += tests/integration/mds-xfr.sh
 INTEGRATION_TESTS += tests/integration/mds-metrics.sh
 INTEGRATION_TESTS += tests/integration/blockd.sh
 INTEGRATION_TESTS += tests/integration/block.sh
+INTEGRATION_TESTS += tests/integration/rebalance.sh
 INTEGRATION_TESTS += tests/integration/cluster-mount.sh
 INTEGRATION_TESTS += tests/integration/fuse-basic.sh
 INTEGRATION_TESTS += tests/integration/fuse-names.sh

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <libgen.h>
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -721,6 +722,7 @@ static int blockd_register(struct cluster *c, FILE *out, struct err *e)
 	struct nodereg_node v[CLUSTER_BLOCKD_MAX];
 	char ids[CLUSTER_BLOCKD_MAX][300];
 	struct tsig_keyring kr = { 0 };
+	size_t n = 0;
 	int r;
 
 	r = tsig_keyring_load(&kr, c->tsig_keyfile, e);
@@ -731,17 +733,19 @@ static int blockd_register(struct cluster *c, FILE *out, struct err *e)
 		return r;
 	}
 	for (int i = 0; i < c->nblockd; i++) {
-		blockd_name(ids[i], sizeof(ids[i]), c, i);
-		v[i] = (struct nodereg_node){ ids[i], c->mds_addr, (uint16_t)c->blockd_port[i],
-					      CLUSTER_BLOCKD_WEIGHT };
+		if (c->blockd_weight[i] < 0)
+			continue;       /* removed by `dnsfsctl node remove` */
+		blockd_name(ids[n], sizeof(ids[n]), c, i);
+		v[n] = (struct nodereg_node){ ids[n], c->mds_addr, (uint16_t)c->blockd_port[i],
+					      (uint16_t)c->blockd_weight[i], NODEREG_ADD };
+		n++;
 	}
-	r = nodereg_add(c->mds_addr, c->mds_port, c->zone, &kr.keys[0], v, (size_t)c->nblockd,
+	r = nodereg_add(c->mds_addr, c->mds_port, c->zone, &kr.keys[0], v, n,
 			NODEREG_TTL, 5000, e);
 	tsig_keyring_release(&kr);
 	if (r < 0)
 		return r;
-	fprintf(out, "%-9s %d block daemons in _blockd._tcp.%s SRV\n", "blockd", c->nblockd,
-		c->zone);
+	fprintf(out, "%-9s %zu block daemons in _blockd._tcp.%s SRV\n", "blockd", n, c->zone);
 	return 0;
 }
 
@@ -988,6 +992,28 @@ static int env_load(struct cluster *c, const struct env *env, struct err *e)
 		}
 		v += len;
 	}
+	/* Added with `dnsfsctl node`: absent means every node at the default
+	 * weight; "-" is a node that was removed (neither started nor registered). */
+	v = env_get(env, "DNSFS_BLOCKD_WEIGHTS");
+	for (int i = 0; i < c->nblockd; i++) {
+		c->blockd_weight[i] = CLUSTER_BLOCKD_WEIGHT;
+		if (v == NULL)
+			continue;
+		v += strspn(v, " ");
+		if (*v == '-') {
+			c->blockd_weight[i] = -1;
+			v++;
+			continue;
+		}
+		n = strtol(v, &end, 10);
+		if (end == v || n < 0 || n > 65535 || (*end != ' ' && *end != '\0')) {
+			err_set(e, -EINVAL, "DNSFS_BLOCKD_WEIGHTS: word %d is not 0..65535 or -",
+				i + 1);
+			goto bad;
+		}
+		c->blockd_weight[i] = (int)n;
+		v = end;
+	}
 	if (strf(c->mount, sizeof(c->mount), "%s", env_get(env, "DNSFS_MOUNT")) < 0 ||
 	    c->mount[0] != '/') {
 		err_set(e, -EINVAL, "DNSFS_MOUNT is not an absolute path");
@@ -1002,14 +1028,21 @@ bad:
 static int env_save(const struct cluster *c, struct err *e)
 {
 	char buf[CLUSTER_BLOCKD_MAX * 80], val[PATH_MAX + 16], header[PATH_MAX + 512];
+	char wbuf[CLUSTER_BLOCKD_MAX * 8];
 	struct env env;
-	size_t o = 0;
+	size_t o = 0, wo = 0;
 	int r;
 
 	env_init(&env);
-	for (int i = 0; i < c->nblockd; i++)
+	for (int i = 0; i < c->nblockd; i++) {
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s:%d", i > 0 ? " " : "",
 				      c->mds_addr, c->blockd_port[i]);
+		if (c->blockd_weight[i] < 0)
+			wo += (size_t)snprintf(wbuf + wo, sizeof(wbuf) - wo, "%s-", i > 0 ? " " : "");
+		else
+			wo += (size_t)snprintf(wbuf + wo, sizeof(wbuf) - wo, "%s%d", i > 0 ? " " : "",
+					       c->blockd_weight[i]);
+	}
 #define SET(k, v) do { if ((r = env_set(&env, (k), (v), e)) < 0) goto fail; } while (0)
 	SET("DNSFS_DIR", c->dir);
 	SET("DNSFS_ZONE", c->zone);
@@ -1024,6 +1057,7 @@ static int env_save(const struct cluster *c, struct err *e)
 	snprintf(val, sizeof(val), "%d", c->nblockd);
 	SET("DNSFS_BLOCKD_COUNT", val);
 	SET("DNSFS_BLOCKD", buf);
+	SET("DNSFS_BLOCKD_WEIGHTS", wbuf);
 	snprintf(val, sizeof(val), "unix:%s", c->redis_sock);
 	SET("DNSFS_REDIS", val);
 	SET("DNSFS_MOUNT", c->mount);
@@ -1301,6 +1335,8 @@ static int cluster_settle(struct cluster *c, const struct cluster_opts *o, struc
 	c->mds_port = ports[0];
 	c->mds_metrics_port = ports[1];
 	memcpy(c->blockd_port, ports + 2, (size_t)c->nblockd * sizeof(int));
+	for (int i = 0; i < c->nblockd; i++)
+		c->blockd_weight[i] = CLUSTER_BLOCKD_WEIGHT;
 	if (o->mount != NULL)
 		return abs_dir(o->mount, c->mount, sizeof(c->mount), e);
 	if (path_in(c->mount, c, "mnt") < 0)
@@ -1405,6 +1441,8 @@ int cluster_up(const struct cluster_opts *o, FILE *out, struct err *e)
 			char name[32], pidfile[PATH_MAX];
 			pid_t pid, stale;
 
+			if (p->start == blockd_start && c.blockd_weight[k] < 0)
+				continue;       /* removed by `dnsfsctl node remove` */
 			part_name(name, sizeof(name), p, k);
 			pid = part_pid(&c, p, name, &stale);
 			if (pid > 0) {
@@ -1431,6 +1469,95 @@ int cluster_up(const struct cluster_opts *o, FILE *out, struct err *e)
 	}
 	fprintf(out, "cluster up in %s; source %s\n", c.dir, c.env_path);
 	r = 0;
+fail:
+	if (lock >= 0)
+		close(lock);
+	return r;
+}
+
+/* ------------------------------------------------------ dnsfsctl node --- */
+
+int cluster_blockd_add(const char *dir, FILE *out, struct cluster_node *node, struct err *e)
+{
+	struct cluster_opts o = { .dir = dir, .blockd = -1, .no_mount = 1 };
+	struct cluster c;
+	char name[32];
+	int lock = -1, r, idx, port = 0;
+	pid_t pid;
+
+	r = cluster_open(&c, &o, 0, &lock, e);
+	if (r == 0)
+		r = cluster_load(&c, e);
+	if (r < 0)
+		goto fail;
+	if (c.nblockd >= CLUSTER_BLOCKD_MAX) {
+		r = err_set(e, -ENOSPC, "the cluster in %s has %d block daemons, the most it can",
+			    c.dir, c.nblockd);
+		goto fail;
+	}
+	/* A port no part of the cluster has, even a stopped one. */
+	for (int tries = 0; port == 0 && tries < 16; tries++) {
+		int p, taken;
+
+		r = ports_alloc(&p, 1, e);
+		if (r < 0)
+			goto fail;
+		taken = p == c.mds_port || p == c.mds_metrics_port;
+		for (int i = 0; i < c.nblockd; i++)
+			taken |= p == c.blockd_port[i];
+		if (!taken)
+			port = p;
+	}
+	if (port == 0) {
+		r = err_set(e, -EADDRINUSE, "no free port for a new blockd");
+		goto fail;
+	}
+	idx = c.nblockd++;
+	c.blockd_port[idx] = port;
+	c.blockd_weight[idx] = CLUSTER_BLOCKD_WEIGHT;
+	/* Recorded first, so that `down` finds it whatever happens next. */
+	r = env_save(&c, e);
+	if (r < 0)
+		goto fail;
+	snprintf(name, sizeof(name), "blockd-%d", idx + 1);
+	r = blockd_start(&c, idx, &pid, e);
+	if (r < 0) {
+		err_prefix(e, "%s: ", name);
+		goto fail;
+	}
+	fprintf(out, "%-9s %-8s pid %d\n", name, "started", (int)pid);
+	blockd_name(node->id, sizeof(node->id), &c, idx);
+	snprintf(node->addr, sizeof(node->addr), "%s", c.mds_addr);
+	node->port = port;
+	node->weight = CLUSTER_BLOCKD_WEIGHT;
+fail:
+	if (lock >= 0)
+		close(lock);
+	return r;
+}
+
+int cluster_blockd_set_weight(const char *dir, const char *id, int weight, struct err *e)
+{
+	struct cluster_opts o = { .dir = dir, .blockd = -1, .no_mount = 1 };
+	struct cluster c;
+	int lock = -1, r;
+
+	r = cluster_open(&c, &o, 0, &lock, e);
+	if (r == 0)
+		r = cluster_load(&c, e);
+	if (r < 0)
+		goto fail;
+	r = 1;
+	for (int i = 0; i < c.nblockd; i++) {
+		char name[300];
+
+		blockd_name(name, sizeof(name), &c, i);
+		if (strcasecmp(name, id) != 0)
+			continue;
+		c.blockd_weight[i] = weight;
+		r = env_save(&c, e);
+		break;
+	}
 fail:
 	if (lock >= 0)
 		close(lock);
@@ -1500,6 +1627,8 @@ int cluster_status(const struct cluster_opts *o, FILE *out, struct err *e)
 			char name[32];
 			pid_t pid, stale;
 
+			if (p->start == blockd_start && c.blockd_weight[k] < 0)
+				continue;       /* removed by `dnsfsctl node remove` */
 			part_name(name, sizeof(name), p, k);
 			pid = part_pid(&c, p, name, &stale);
 			if (pid == 0) {

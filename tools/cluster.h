@@ -42,6 +42,8 @@ struct cluster {
 	char block_keyfile[PATH_MAX];   /* DNSFS_BLOCK_KEYFILE: DIR/block.key */
 	int nblockd;                    /* DNSFS_BLOCKD_COUNT */
 	int blockd_port[CLUSTER_BLOCKD_MAX]; /* DNSFS_BLOCKD, all on mds_addr */
+	int blockd_weight[CLUSTER_BLOCKD_MAX]; /* DNSFS_BLOCKD_WEIGHTS: SRV weight
+					 * `up` registers; -1: removed (not started) */
 	char redis_sock[PATH_MAX];      /* DIR/redis.sock (DNSFS_REDIS minus unix:) */
 	char mount[PATH_MAX];           /* DNSFS_MOUNT */
 	int no_mount;                   /* from cluster_opts, not recorded */
@@ -62,6 +64,25 @@ int cluster_status(const struct cluster_opts *o, FILE *out, struct err *e);
 /* `dnsfsctl mount --dir DIR MNT`: mount one more client of the cluster in
  * DIR at MNT (dnsfs-mount --env DIR/cluster.env MNT, in the background). */
 int cluster_mount_cmd(int argc, char **argv, struct err *e);
+
+/* A block daemon as `dnsfsctl node` registers it. */
+struct cluster_node {
+	char id[300];           /* SRV target, "blockd-5.n.dnsfs.test." */
+	char addr[64];          /* IPv4 address */
+	int port;
+	int weight;
+};
+
+/* `dnsfsctl node add --dir DIR`: start blockd-N+1 of the cluster in dir the
+ * way `up` starts the others (a new port, recorded in cluster.env with
+ * DNSFS_BLOCKD_COUNT one higher, so later ups start it too) and describe it
+ * in *node for the caller to register. */
+int cluster_blockd_add(const char *dir, FILE *out, struct cluster_node *node, struct err *e);
+
+/* Record the SRV weight `up` registers block daemon id with (-1: removed,
+ * so `up` neither starts nor registers it). 0, 1 if id is not one of the
+ * cluster's own, or -errno. */
+int cluster_blockd_set_weight(const char *dir, const char *id, int weight, struct err *e);
 
 /* The `cluster` subcommand of dnsfsctl: argv[0] is "cluster". Returns an
  * exit status (0, 2 for usage, 3 from status) or -errno with e set. */

@@ -53,6 +53,7 @@ static int build(uint8_t *buf, size_t cap, const char *zone, const struct nodere
 	struct wire_hdr h = { .flags = WIRE_OP_UPDATE << 11, .qdcount = 1 };
 	uint8_t rdata[6 + WIRE_NAME_MAX];
 	uint16_t id;
+	size_t nrr = 0;
 	int r;
 
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
@@ -87,12 +88,26 @@ static int build(uint8_t *buf, size_t cap, const char *zone, const struct nodere
 		rdata[5] = (uint8_t)v[i].port;
 		memcpy(rdata + 6, tn.b, tn.len);
 		wire_rdata_lower(WIRE_T_SRV, rdata, (uint16_t)(6 + tn.len));
-		if (wire_wr_rr(&w, &srvname, WIRE_T_SRV, WIRE_C_IN, ttl, rdata,
-			       (uint16_t)(6 + tn.len)) < 0 ||
-		    wire_wr_rr(&w, &tn, WIRE_T_A, WIRE_C_IN, ttl, (const uint8_t *)&ia, 4) < 0)
+		if (v[i].op == NODEREG_ADD) {
+			r = wire_wr_rr(&w, &srvname, WIRE_T_SRV, WIRE_C_IN, ttl, rdata,
+				       (uint16_t)(6 + tn.len));
+			if (r == 0)
+				r = wire_wr_rr(&w, &tn, WIRE_T_A, WIRE_C_IN, ttl,
+					       (const uint8_t *)&ia, 4);
+			nrr += 2;
+		} else {
+			r = wire_wr_rr(&w, &srvname, WIRE_T_SRV, WIRE_C_NONE, 0, rdata,
+				       (uint16_t)(6 + tn.len));
+			nrr++;
+			if (r == 0 && v[i].op == NODEREG_DEL) {
+				r = wire_wr_rr(&w, &tn, WIRE_T_A, WIRE_C_ANY, 0, NULL, 0);
+				nrr++;
+			}
+		}
+		if (r < 0)
 			return err_set(e, -E2BIG, "%zu nodes do not fit one UPDATE", n);
 	}
-	wire_wr_patch_u16(&w, 8, (uint16_t)(2 * n));   /* NSCOUNT: the update section */
+	wire_wr_patch_u16(&w, 8, (uint16_t)nrr);       /* NSCOUNT: the update section */
 	w.cap = cap;                                    /* room for the TSIG RR */
 	r = tsig_sign(ctx, &w, time(NULL), e);
 	if (r < 0)
@@ -103,6 +118,16 @@ static int build(uint8_t *buf, size_t cap, const char *zone, const struct nodere
 int nodereg_add(const char *addr, int port, const char *zone, const struct tsig_key *key,
 		const struct nodereg_node *v, size_t n, uint32_t ttl, int timeout_ms,
 		struct err *e)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].op != NODEREG_ADD)
+			return err_set(e, -EINVAL, "nodereg_add: %s is not an add", v[i].target);
+	return nodereg_update(addr, port, zone, key, v, n, ttl, timeout_ms, e);
+}
+
+int nodereg_update(const char *addr, int port, const char *zone, const struct tsig_key *key,
+		   const struct nodereg_node *v, size_t n, uint32_t ttl, int timeout_ms,
+		   struct err *e)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct tsig_ctx ctx = { .key = key };

@@ -13,11 +13,19 @@
 
 #define NODEREG_TTL 60          /* of the SRV and A records */
 
+/* What an UPDATE does with one node (zero, the default, adds). */
+enum nodereg_op {
+	NODEREG_ADD = 0,        /* add its SRV RR and its A RR */
+	NODEREG_DEL_SRV,        /* delete its SRV RR (exactly this weight and port) */
+	NODEREG_DEL,            /* delete its SRV RR and every A RR of the target */
+};
+
 struct nodereg_node {
 	const char *target;     /* "blockd-3.n.dnsfs.test." */
 	const char *ipv4;       /* its address, "127.0.0.1" */
 	uint16_t port;
 	uint16_t weight;        /* SRV weight; 0 drains the node */
+	enum nodereg_op op;     /* NODEREG_ADD unless set */
 };
 
 /* Send one UPDATE of zone to the server at addr:port adding, for every node,
@@ -28,5 +36,12 @@ struct nodereg_node {
 int nodereg_add(const char *addr, int port, const char *zone, const struct tsig_key *key,
 		const struct nodereg_node *v, size_t n, uint32_t ttl, int timeout_ms,
 		struct err *e);
+/* The same UPDATE, doing each node's op: deletes are RFC 2136 2.5.4 (one
+ * RR, class NONE) and 2.5.2 (the target's A rrset, class ANY), in order with
+ * the adds, so a weight change is a delete and an add in one atomic UPDATE.
+ * nodereg_add is this with every op NODEREG_ADD. */
+int nodereg_update(const char *addr, int port, const char *zone, const struct tsig_key *key,
+		   const struct nodereg_node *v, size_t n, uint32_t ttl, int timeout_ms,
+		   struct err *e);
 
 #endif
