@@ -7,6 +7,7 @@
 #include "config.h"
 #include "block.h"
 #include "cluster.h"
+#include "fsck.h"
 #include "err.h"
 
 /* A subcommand gets argv starting at its own name and returns an exit status
@@ -22,6 +23,7 @@ static const struct command commands[] = {
 	{ "cluster", cluster_cmd, "run a whole cluster on this host (up, status, down)" },
 	{ "mount", cluster_mount_cmd, "mount one more client of a cluster (--dir DIR MNT)" },
 	{ "block", block_cmd, "store and read blocks, show placement (put, get, place, stat)" },
+	{ "fsck", fsck_cmd, "check the zone and every block; --repair heals them" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,114 @@
+# fsck: `dnsfsctl fsck` on a real cluster (6 blockd, a mount). Clean after
+# writes; a blockd whose data dir is wiped and restarted is reported (naming
+# the node), `fsck --repair` puts back its replicas and 4+2 chunks, the next
+# fsck is clean and the files read back identical; metadata faults made with
+# nsupdate (a dentry to a missing inode, an nlink=0 orphan) are reported and
+# the orphan is deleted by --repair.
+. "$top_srcdir/tests/lib.sh"
+
+if [ ! -c /dev/fuse ] || [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP needs root and /dev/fuse"
+	exit 0
+fi
+command -v nsupdate >/dev/null || bail "nsupdate is not installed"
+
+C="$TMP/c" M="$TMP/m"
+on_exit '"$DNSFSCTL" cluster down --dir "$C" >/dev/null 2>&1'
+"$DNSFSCTL" cluster up --dir "$C" --blockd 6 --mount "$M" >"$TMP/up.out" 2>&1 ||
+	{ sed 's/^/# /' "$TMP/up.out"; bail "cluster up failed"; }
+. "$C/cluster.env"
+Z=$DNSFS_ZONE
+
+fsck() {        # fsck NAME ARGS...: run fsck, output in $TMP/NAME.out, exit in $rc
+	n=$1; shift
+	"$DNSFSCTL" fsck --dir "$C" "$@" >"$TMP/$n.out" 2>"$TMP/$n.err"; rc=$?
+	sed 's/^/# /' "$TMP/$n.out"
+}
+
+# 9 MiB: two full 4 MiB chunks as 4+2 stripes and 1 MiB of replicas; a
+# small file of one replicated block; a file in a subdirectory.
+head -c 9437184 /dev/urandom >"$TMP/big"
+head -c 300000 /dev/urandom >"$TMP/small"
+cp "$TMP/big" "$M/big" && cp "$TMP/small" "$M/small" && mkdir "$M/dir" &&
+	cp "$TMP/small" "$M/dir/copy" && echo tiny >"$M/dir/tiny"
+check "files written through the mount" cmp "$TMP/big" "$M/big"
+
+fsck clean1
+check_eq "fsck of a fresh file system exits 0" 0 "$rc"
+check_match "it says CLEAN" '^CLEAN$' "$(cat "$TMP/clean1.out")"
+check_match "it checked stripe chunks and blocks" \
+	'[1-9][0-9]* blocks and [1-9][0-9]* stripe chunks checked' "$(cat "$TMP/clean1.out")"
+check_match "progress goes to stderr" 'fsck: refs' "$(cat "$TMP/clean1.err")"
+
+# ---- wipe one blockd -------------------------------------------------------
+K=2
+kill -9 "$(cat "$C/blockd-$K.pid")"; sleep 0.3
+rm -rf "${C:?}/blockd-$K"
+"$DNSFSCTL" cluster up --dir "$C" >"$TMP/up2.out" 2>&1
+check_match "cluster up restarts the wiped blockd" "^blockd-$K +started" "$(cat "$TMP/up2.out")"
+
+fsck lost
+check_eq "fsck after the wipe exits 4" 4 "$rc"
+check_match "it names the wiped node" "on blockd-$K\\.n\\.$Z" "$(cat "$TMP/lost.out")"
+check_match "it counts missing stripe chunks" 'missing or bad stripe chunk +[1-9]' "$(cat "$TMP/lost.out")"
+check_match "it counts missing replicas" 'missing or bad replica +[1-9]' "$(cat "$TMP/lost.out")"
+nb=$(find "$C/blockd-$K" -type f 2>/dev/null | wc -l)
+
+fsck repair --repair
+check_match "fsck --repair reports what it repaired" '^repaired: [1-9]' "$(cat "$TMP/repair.out")"
+nb2=$(find "$C/blockd-$K" -type f 2>/dev/null | wc -l)
+check "repair stored blocks on the wiped node ($nb -> $nb2 files)" test "$nb2" -gt "$nb"
+
+fsck clean2
+check_eq "fsck after repair exits 0" 0 "$rc"
+check_match "and says CLEAN" '^CLEAN$' "$(cat "$TMP/clean2.out")"
+check "big reads back identical" cmp "$TMP/big" "$M/big"
+check "small reads back identical" cmp "$TMP/small" "$M/small"
+check "dir/copy reads back identical" cmp "$TMP/small" "$M/dir/copy"
+check_match "block stat agrees: the last block of big is healthy" '^HEALTHY' \
+	"$("$DNSFSCTL" block stat --dir "$C" size=1048576 rep=3 \
+	$(grep -o 'block [0-9a-f]* at 8388608' "$TMP/lost.out" | awk '{print "b=0:1048576:" $2}'))"
+
+# ---- metadata faults --------------------------------------------------------
+nsup() {        # nsup COMMANDS...: one signed nsupdate session
+	{ echo "server $DNSFS_MDS_ADDR $DNSFS_MDS_PORT"; echo "zone $Z"
+	  printf '%s\n' "$@"; echo send; } >"$TMP/nsup.in"
+	nsupdate -t 5 -k "$DNSFS_TSIG_KEYFILE" "$TMP/nsup.in" >"$TMP/nsup.out" 2>&1
+}
+DANGLE=0123456789abcdef0123456789abcdef.1.d.$Z
+check "nsupdate adds a dentry to a missing inode and an orphan" nsup \
+	"update add $DANGLE 1 CNAME 999999.i.$Z" \
+	"update add 888888.i.$Z 1 TXT \"v=1 type=f mode=0644 uid=0 gid=0 nlink=0 size=0 mtime=0.000000000 ctime=0.000000000 atime=0.000000000 ver=1\""
+fsck meta
+check_eq "fsck with metadata faults exits 4" 4 "$rc"
+check_match "it reports the dangling dentry" 'dentry to a missing inode +1' "$(cat "$TMP/meta.out")"
+check_match "naming the inode" '-> inode 999999 .*no such inode' "$(cat "$TMP/meta.out")"
+check_match "it reports the orphan" 'inode 888888: nlink=0' "$(cat "$TMP/meta.out")"
+
+fsck orphan --repair --grace 0
+check_match "--repair deletes the old orphan" 'inode 888888: nlink=0.*deleting' "$(cat "$TMP/orphan.out")"
+check_eq "the orphan inode is gone from the zone" "" \
+	"$(dig +short -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "888888.i.$Z" TXT 2>/dev/null)"
+check "nsupdate removes the dangling dentry" nsup "update delete $DANGLE CNAME"
+fsck clean3
+check_eq "fsck is clean again" 0 "$rc"
+
+# ---- a wrong nlink -----------------------------------------------------------
+ino=$(stat -c %i "$M/dir/tiny")
+txt=$(dig +short -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "$ino.i.$Z" TXT)
+bad=$(printf '%s' "$txt" | sed 's/ nlink=1 / nlink=5 /')
+check "nsupdate sets nlink=5 on dir/tiny" nsup \
+	"prereq yxrrset $ino.i.$Z TXT" "update delete $ino.i.$Z TXT" "update add $ino.i.$Z 1 TXT $bad"
+fsck nlink
+check_eq "fsck with a wrong nlink exits 4" 4 "$rc"
+check_match "it names the inode, its path and the counts" \
+	"inode $ino \\(file, /dir/tiny\\): nlink=5, names = 1" "$(cat "$TMP/nlink.out")"
+fsck nlinkfix --repair
+check_match "--repair fixes it" '^repaired: 1$' "$(cat "$TMP/nlinkfix.out")"
+check_match "the inode says nlink=1 again" ' nlink=1 ' \
+	"$(dig +short -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "$ino.i.$Z" TXT)"
+fsck clean4
+check_eq "fsck is clean at the end" 0 "$rc"
+check "dir/tiny still reads" test "$(cat "$M/dir/tiny")" = tiny
+
+done_testing
