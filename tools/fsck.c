@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "blockclient.h"
+#include "dirbucket.h"
 #include "ec.h"
 #include "env.h"
 #include "fsck.h"
@@ -35,6 +36,7 @@ enum kind {
 	K_ORPHAN,       /* nlink=0 inode: a mount died with the file open */
 	K_UNLISTED,     /* dentry with no listing entry */
 	K_STRAY_LIST,   /* listing entry with no dentry, or another inode */
+	K_BUCKET,       /* listing entry in another bucket than its name's */
 	K_BAD_RECORD,   /* a record that does not parse */
 	K_REPLICA,      /* a replica missing or bad on a node placement names */
 	K_CHUNK,        /* a stripe chunk missing or bad on its node */
@@ -45,6 +47,7 @@ enum kind {
 static const char *const kind_name[K_NKINDS] = {
 	"dentry to a missing inode", "wrong nlink", "orphan inode (nlink=0)",
 	"dentry not in a listing bucket", "listing entry without its dentry",
+	"listing entry in the wrong bucket",
 	"malformed record", "missing or bad replica", "missing or bad stripe chunk",
 	"lost block (no good copy)",
 };
@@ -385,6 +388,46 @@ static int delete_orphan(struct fsck *f, struct inode *in, struct err *e)
 	return r;
 }
 
+/* Move a listing entry to the bucket its name belongs in under the
+ * directory's bucket count, as a split would have: the directory's TXT as
+ * read is the prerequisite, so a concurrent split, merge or entry change
+ * wins and the next fsck looks again. */
+static int move_entry(struct fsck *f, const struct inode *dir, const struct listent *l,
+		      uint32_t want, struct err *e)
+{
+	char from[RECORD_NAME_BUF], to[RECORD_NAME_BUF], dn[RECORD_NAME_BUF];
+	char text[RECORD_TEXT_LONG_MAX + 1];
+	uint8_t *rd = malloc(WIRE_TCP_MAX);
+	struct mdc_update u;
+	int n, r;
+
+	if (rd == NULL)
+		return err_set(e, -ENOMEM, "out of memory");
+	if (record_name_listing(from, sizeof(from), f->zone, l->dir, l->bucket) < 0 ||
+	    record_name_listing(to, sizeof(to), f->zone, l->dir, want) < 0 ||
+	    record_name_inode(dn, sizeof(dn), f->zone, dir->ino) < 0) {
+		r = err_set(e, -ENAMETOOLONG, "name too long");
+		goto fail;
+	}
+	r = record_entry_format(&l->en, text, sizeof(text), e);
+	if (r < 0)
+		goto fail;
+	n = mdc_txt_rdata(text, (size_t)r, rd, WIRE_TCP_MAX, e);
+	if ((r = n) < 0)
+		goto fail;
+	r = mdc_update_begin(&f->mdc, &u);
+	if (r == 0) {
+		mdc_pre_value(&u, dn, WIRE_T_TXT, dir->rdata, dir->rdlen);
+		mdc_upd_del_rr(&u, from, WIRE_T_TXT, rd, (uint16_t)n);
+		mdc_upd_add(&u, to, WIRE_T_TXT, 1, rd, (uint16_t)n);
+		r = mdc_update_send(&f->mdc, &u, e);
+	}
+	mdc_update_release(&u);
+fail:
+	free(rd);
+	return r;
+}
+
 static int cmp_dentry(const void *a, const void *b)
 {
 	const struct dentry *x = a, *y = b;
@@ -421,6 +464,7 @@ static void check_metadata(struct fsck *f, struct err *e)
 		struct listent *l = &f->ls[i];
 		struct dentry key = { .parent = l->dir }, *d;
 		struct inode *dir = find_inode(f, l->dir);
+		uint32_t want;
 
 		hash_name(key.h, l->en.name, l->en.namelen);
 		d = bsearch(&key, f->de, f->nde, sizeof(*f->de), cmp_dentry);
@@ -430,11 +474,23 @@ static void check_metadata(struct fsck *f, struct err *e)
 				d == NULL ? "no dentry" : "the dentry names another inode");
 			continue;
 		}
-		if (dir != NULL && l->bucket >= dir->rec.buckets)
-			problem(f, K_STRAY_LIST, "listing %" PRIu64 ".%" PRIu64 ".l: \"%s\": bucket"
-				" past the directory's buckets=%u", l->bucket, l->dir,
-				l->en.name, dir->rec.buckets);
 		d->listed = 1;
+		if (dir == NULL)
+			continue;
+		want = dirbucket_of(dirbucket_key(l->en.name, l->en.namelen), dir->rec.buckets);
+		if (l->bucket == want)
+			continue;
+		problem(f, K_BUCKET, "listing %" PRIu64 ".%" PRIu64 ".l: \"%s\" belongs in "
+			"bucket %u of %u%s", l->bucket, l->dir, l->en.name, want,
+			dir->rec.buckets, f->repair ? ", moving it" : "");
+		if (f->repair) {
+			struct err why = { 0 };
+
+			if (move_entry(f, dir, l, want, &why) == 0)
+				f->repaired++;
+			else
+				problem(f, K_BUCKET, "\"%s\": move failed: %s", l->en.name, why.msg);
+		}
 	}
 	for (size_t i = 0; i < f->nde; i++)
 		if (!f->de[i].listed && find_inode(f, f->de[i].ino) != NULL)
@@ -537,6 +593,21 @@ static int find_copy(struct fsck *f, const struct blockclient_nodes *ns, const s
 	return -ENOENT;
 }
 
+/* Store a copy on node i; a copy found corrupt is deleted first, as a
+ * node answers a PUT of a block it has (or thinks it has) without
+ * rewriting it. */
+static int put_copy(struct fsck *f, const struct blockclient_nodes *ns, size_t i,
+		    const struct hash *h, const void *data, size_t len, int was, struct err *e)
+{
+	if (was == -EBADMSG) {
+		int r = blockclient_node_delete(f->bc, ns, i, h, e);
+
+		if (r < 0 && r != -ENOENT)
+			return r;
+	}
+	return blockclient_node_put(f->bc, ns, i, h, data, len, e);
+}
+
 static const char *state(int r)
 {
 	return r == -ENOENT ? "missing" : r == -EBADMSG ? "corrupt" : "unreachable";
@@ -578,7 +649,7 @@ static int check_block(struct fsck *f, const struct blockclient_nodes *ns,
 		}
 		if (!f->repair || r == -ECONNREFUSED || r == -ETIMEDOUT)
 			continue;
-		r = blockclient_node_put(f->bc, ns, idx[j], &ref->h[0], good, ref->len, &why);
+		r = put_copy(f, ns, idx[j], &ref->h[0], good, ref->len, r, &why);
 		if (r == 0)
 			f->repaired++;
 		else
@@ -650,7 +721,7 @@ static int check_stripe(struct fsck *f, const struct blockclient_nodes *ns,
 				continue;
 			}
 		}
-		g = blockclient_node_put(f->bc, ns, idx[j], &ref->h[j], ptr[j], clen, &why);
+		g = put_copy(f, ns, idx[j], &ref->h[j], ptr[j], clen, g, &why);
 		if (g == 0)
 			f->repaired++;
 		else

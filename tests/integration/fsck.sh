@@ -2,8 +2,9 @@
 # writes; a blockd whose data dir is wiped and restarted is reported (naming
 # the node), `fsck --repair` puts back its replicas and 4+2 chunks, the next
 # fsck is clean and the files read back identical; metadata faults made with
-# nsupdate (a dentry to a missing inode, an nlink=0 orphan) are reported and
-# the orphan is deleted by --repair.
+# nsupdate (a dentry to a missing inode, an nlink=0 orphan, a wrong nlink, a
+# listing entry in the wrong bucket) and a corrupt copy on a node are
+# reported, and --repair deletes the orphan and fixes the others.
 . "$top_srcdir/tests/lib.sh"
 
 if [ ! -c /dev/fuse ] || [ "$(id -u)" != 0 ]; then
@@ -110,5 +111,34 @@ check_match "the inode says nlink=1 again" ' nlink=1 ' \
 fsck clean4
 check_eq "fsck is clean at the end" 0 "$rc"
 check "dir/tiny still reads" test "$(cat "$M/dir/tiny")" = tiny
+
+# ---- a listing entry in the wrong bucket ------------------------------------
+dino=$(stat -c %i "$M/dir")
+ent=$(dig +short -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "0.$dino.l.$Z" TXT | grep '^"tiny ')
+check "nsupdate moves dir/tiny's listing entry to bucket 1 of 1" nsup \
+	"update delete 0.$dino.l.$Z TXT $ent" "update add 1.$dino.l.$Z 1 TXT $ent"
+fsck bucket
+check_eq "fsck with a misplaced listing entry exits 4" 4 "$rc"
+check_match "it names the entry and its bucket" \
+	"listing 1\\.$dino\\.l: \"tiny\" belongs in bucket 0 of 1" "$(cat "$TMP/bucket.out")"
+fsck bucketfix --repair
+check_match "the entry is back in bucket 0" '"tiny ' \
+	"$(dig +short -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "0.$dino.l.$Z" TXT)"
+check_eq "and gone from bucket 1" "" \
+	"$(dig +short -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "1.$dino.l.$Z" TXT)"
+check_match "ls sees it" '^tiny$' "$(ls "$M/dir")"
+
+# ---- a corrupt copy -----------------------------------------------------------
+blk=$(find "$C"/blockd-[1-6]/?? -type f -name '[0-9a-f]*' | head -1)
+hex=$(basename "$blk"); node=$(basename "$(dirname "$(dirname "$blk")")")
+chmod u+w "$blk"; printf 'rot' | dd of="$blk" bs=1 seek=100 conv=notrunc 2>/dev/null
+fsck corrupt
+check_eq "fsck with a corrupt copy exits 4" 4 "$rc"
+check_match "it names the node of the corrupt copy" "on $node\\.n\\.$Z" "$(cat "$TMP/corrupt.out")"
+fsck corruptfix --repair
+check_eq "after --repair the node's copy matches its name again" "$hex" \
+	"$(sha256sum "$blk" 2>/dev/null | cut -c1-64)"
+fsck clean5
+check_eq "fsck is clean at the very end" 0 "$rc"
 
 done_testing
