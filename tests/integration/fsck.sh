@@ -129,8 +129,13 @@ check_eq "and gone from bucket 1" "" \
 check_match "ls sees it" '^tiny$' "$(ls "$M/dir")"
 
 # ---- a corrupt copy -----------------------------------------------------------
-blk=$(find "$C"/blockd-[1-6]/?? -type f -name '[0-9a-f]*' | head -1)
-hex=$(basename "$blk"); node=$(basename "$(dirname "$(dirname "$blk")")")
+# the block of /small (surely referenced), as one of its nodes stores it
+sino=$(stat -c %i "$M/small")
+hex=$(dig +short -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "$sino.i.$Z" TXT |
+	grep -o 'b=0:300000:[0-9a-f]*' | cut -d: -f3)
+blk=$(ls "$C"/blockd-*/"$(printf %.2s "$hex")/$hex" 2>/dev/null | head -1)
+check "the block of /small is on a node" test -n "$hex" -a -f "$blk"
+node=$(basename "$(dirname "$(dirname "$blk")")")
 chmod u+w "$blk"; printf 'rot' | dd of="$blk" bs=1 seek=100 conv=notrunc 2>/dev/null
 fsck corrupt
 check_eq "fsck with a corrupt copy exits 4" 4 "$rc"
