@@ -91,6 +91,9 @@ struct fsck {
 	struct listent *ls; size_t nls, cls;
 	struct page *pg; size_t npg, cpg;
 
+	struct hash *seen; size_t nseen, cseen; /* refs checked: open addressing,
+						 * cseen a power of two */
+
 	uint64_t count[K_NKINDS];
 	uint64_t repaired, blocks, chunks;
 	char **shown; size_t nshown;
@@ -736,6 +739,59 @@ fail:
 	return r;
 }
 
+/* The slot of key in a table of cap (a power of two) hashes: where it is,
+ * or the empty (all-zero) slot where it goes. SHA-256 bytes are uniform,
+ * so the first four are the probe start. */
+static size_t seen_slot(const struct hash *v, size_t cap, const struct hash *key)
+{
+	static const struct hash zero;
+	size_t i = ((size_t)key->b[0] | (size_t)key->b[1] << 8 | (size_t)key->b[2] << 16 |
+		    (size_t)key->b[3] << 24) & (cap - 1);
+
+	while (!hash_equal(&v[i], key) && !hash_equal(&v[i], &zero))
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+/* Has this ref (its hashes and the copies it needs) been checked already?
+ * With dedup many refs share a block: each is fetched and repaired once.
+ * Returns 1, 0 (now marked), or -ENOMEM. */
+static int seen_before(struct fsck *f, const struct record_ref *ref, unsigned rep,
+		       struct err *e)
+{
+	static const struct hash zero;
+	uint8_t tag[2] = { ref->k, (uint8_t)(ref->k == 0 ? rep : ref->m) };
+	struct hash_ctx *c = hash_ctx_new();
+	struct hash key;
+	size_t i;
+
+	if (c == NULL)
+		return err_set(e, -ENOMEM, "out of memory");
+	hash_ctx_update(c, tag, sizeof(tag));
+	hash_ctx_update(c, ref->h, record_ref_nhash(ref) * sizeof(*ref->h));
+	hash_ctx_final(c, &key);
+	hash_ctx_free(c);
+	if (2 * (f->nseen + 1) > f->cseen) {            /* keep it at most half full */
+		size_t nc = f->cseen ? 2 * f->cseen : 1024;
+		struct hash *v = calloc(nc, sizeof(*v));
+
+		if (v == NULL)
+			return err_set(e, -ENOMEM, "out of memory");
+		for (size_t j = 0; j < f->cseen; j++)
+			if (!hash_equal(&f->seen[j], &zero))
+				v[seen_slot(v, nc, &f->seen[j])] = f->seen[j];
+		free(f->seen);
+		f->seen = v;
+		f->cseen = nc;
+	}
+	i = seen_slot(f->seen, f->cseen, &key);
+	if (hash_equal(&f->seen[i], &key))
+		return 1;
+	f->seen[i] = key;
+	f->nseen++;
+	return 0;
+}
+
 static int check_refs(struct fsck *f, const struct blockclient_nodes *ns,
 		      const struct inode *in, const struct record_refs *refs,
 		      struct progress *pr, struct err *e)
@@ -744,8 +800,14 @@ static int check_refs(struct fsck *f, const struct blockclient_nodes *ns,
 
 	for (size_t i = 0; i < refs->n; i++) {
 		const struct record_ref *ref = &refs->v[i];
-		int r;
+		int r = seen_before(f, ref, rep, e);
 
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			progress_add(pr, 1);
+			continue;
+		}
 		if (ref->k == 0) {
 			uint8_t *buf = malloc(ref->len), *good = malloc(ref->len);
 
@@ -805,6 +867,7 @@ static void fsck_release(struct fsck *f)
 	for (size_t i = 0; i < f->nshown; i++)
 		free(f->shown[i]);
 	free(f->shown);
+	free(f->seen);
 	free(f->ino);
 	free(f->de);
 	free(f->ls);
@@ -819,8 +882,8 @@ static int report(struct fsck *f)
 	uint64_t total = 0;
 
 	printf("fsck %s: %zu inodes, %zu dentries, %zu listing entries, %zu block-map pages,"
-	       " %" PRIu64 " blocks and %" PRIu64 " stripe chunks checked\n", f->zone, f->nino,
-	       f->nde, f->nls, f->npg, f->blocks, f->chunks);
+	       " %" PRIu64 " blocks and %" PRIu64 " stripe chunks checked (each once)\n",
+	       f->zone, f->nino, f->nde, f->nls, f->npg, f->blocks, f->chunks);
 	printf("block reference counts: not checked (the mds keeps them in Redis and does"
 	       " not serve them)\n");
 	for (int k = 0; k < K_NKINDS; k++) {
