@@ -901,8 +901,7 @@ static int report(struct fsck *f)
 		printf("CLEAN\n");
 		return 0;
 	}
-	printf("PROBLEMS: %" PRIu64 "%s\n", total,
-	       f->repair ? " (run fsck again to see what is left)" : "");
+	printf("PROBLEMS: %" PRIu64 "\n", total);
 	return FSCK_EXIT_PROBLEMS;
 }
 
@@ -913,12 +912,62 @@ static void usage(FILE *out)
 		"Walk the cluster's zone (AXFR) and check every dentry, nlink, listing\n"
 		"bucket and nlink=0 orphan, and fetch and verify every referenced block on\n"
 		"the nodes its placement names (rep copies; all k+m chunks of a stripe).\n"
-		"Exit 0 only when clean, %d when problems were found.\n\n"
+		"Exit 0 only when clean, %d when problems were found (after --repair\n"
+		"has repaired something, a second pass checks again and decides).\n\n"
 		"  --repair      copy missing replicas from a good copy, rebuild missing\n"
 		"                stripe chunks from parity, fix nlink, delete orphans\n"
 		"  --grace SEC   age an orphan must have before --repair deletes it (600)\n"
 		"  --max N       problems described (20); all are counted\n",
 		FSCK_EXIT_PROBLEMS);
+}
+
+/* One pass: transfer, check (and repair), report. Releases what f holds. */
+static int fsck_run(struct fsck *f, struct err *e)
+{
+	struct env env;
+	struct walk w = { .f = f, .e = e };
+	char path[4096];
+	const char *zone, *addr, *port, *kf;
+	int r;
+
+	env_init(&env);
+	snprintf(path, sizeof(path), "%s/cluster.env", f->dir);
+	r = env_read(&env, path, e);
+	if (r < 0)
+		goto fail;
+	zone = env_get(&env, "DNSFS_ZONE");
+	addr = env_get(&env, "DNSFS_MDS_ADDR");
+	port = env_get(&env, "DNSFS_MDS_PORT");
+	kf = env_get(&env, "DNSFS_TSIG_KEYFILE");
+	if (zone == NULL || addr == NULL || port == NULL || kf == NULL) {
+		r = err_set(e, -EINVAL, "%s: needs DNSFS_ZONE, DNSFS_MDS_ADDR, DNSFS_MDS_PORT "
+			    "and DNSFS_TSIG_KEYFILE", path);
+		goto fail;
+	}
+	r = mdc_init(&f->mdc, zone, addr, atoi(port), kf, e);
+	if (r < 0)
+		goto fail;
+	snprintf(f->zone, sizeof(f->zone), "%s", f->mdc.zone);
+	f->mdc.timeout_ms = 10000;
+	if ((f->shown = calloc((size_t)f->max_show, sizeof(*f->shown))) == NULL) {
+		r = err_set(e, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	r = mdc_axfr(&f->mdc, walk_rr, &w, e);
+	if (r < 0)
+		goto fail;
+	r = nodes_open(f, &env, e);
+	if (r < 0)
+		goto fail;
+	check_metadata(f, e);
+	r = check_blocks(f, e);
+	if (r < 0)
+		goto fail;
+	r = report(f);
+fail:
+	fsck_release(f);
+	env_release(&env);
+	return r;
 }
 
 int fsck_cmd(int argc, char **argv, struct err *e)
@@ -932,10 +981,6 @@ int fsck_cmd(int argc, char **argv, struct err *e)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct fsck f = { .grace = 600, .max_show = 20 };
-	struct env env;
-	struct walk w = { .f = &f, .e = e };
-	char path[4096];
-	const char *zone, *addr, *port, *kf;
 	int c, r;
 
 	optind = 1;
@@ -953,42 +998,14 @@ int fsck_cmd(int argc, char **argv, struct err *e)
 		usage(stderr);
 		return 2;
 	}
-	env_init(&env);
-	snprintf(path, sizeof(path), "%s/cluster.env", f.dir);
-	r = env_read(&env, path, e);
-	if (r < 0)
-		goto fail;
-	zone = env_get(&env, "DNSFS_ZONE");
-	addr = env_get(&env, "DNSFS_MDS_ADDR");
-	port = env_get(&env, "DNSFS_MDS_PORT");
-	kf = env_get(&env, "DNSFS_TSIG_KEYFILE");
-	if (zone == NULL || addr == NULL || port == NULL || kf == NULL) {
-		r = err_set(e, -EINVAL, "%s: needs DNSFS_ZONE, DNSFS_MDS_ADDR, DNSFS_MDS_PORT "
-			    "and DNSFS_TSIG_KEYFILE", path);
-		goto fail;
+	r = fsck_run(&f, e);
+	/* After repairs the verdict is a fresh check's, so `fsck --repair`
+	 * exits 0 exactly when it left the file system clean. */
+	if (r == FSCK_EXIT_PROBLEMS && f.repaired > 0) {
+		struct fsck again = { .dir = f.dir, .grace = f.grace, .max_show = f.max_show };
+
+		printf("checking again after the repairs:\n");
+		r = fsck_run(&again, e);
 	}
-	r = mdc_init(&f.mdc, zone, addr, atoi(port), kf, e);
-	if (r < 0)
-		goto fail;
-	snprintf(f.zone, sizeof(f.zone), "%s", f.mdc.zone);
-	f.mdc.timeout_ms = 10000;
-	if ((f.shown = calloc((size_t)f.max_show, sizeof(*f.shown))) == NULL) {
-		r = err_set(e, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	r = mdc_axfr(&f.mdc, walk_rr, &w, e);
-	if (r < 0)
-		goto fail;
-	r = nodes_open(&f, &env, e);
-	if (r < 0)
-		goto fail;
-	check_metadata(&f, e);
-	r = check_blocks(&f, e);
-	if (r < 0)
-		goto fail;
-	r = report(&f);
-fail:
-	fsck_release(&f);
-	env_release(&env);
 	return r;
 }

@@ -42,7 +42,13 @@ check_match "it checked stripe chunks and blocks" \
 check_match "progress goes to stderr" 'fsck: refs' "$(cat "$TMP/clean1.err")"
 
 # ---- wipe one blockd -------------------------------------------------------
-K=2
+# one that holds a copy of /small's block (every node holds a chunk of each
+# 4+2 stripe with 6 nodes), so both kinds of loss are seen
+sino=$(stat -c %i "$M/small")
+hex=$(dig +short -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "$sino.i.$Z" TXT |
+	grep -o 'b=0:300000:[0-9a-f]*' | cut -d: -f3)
+K=$(ls "$C"/blockd-*/"$(printf %.2s "$hex")/$hex" | head -1 | sed 's|.*/blockd-\([0-9]*\)/.*|\1|')
+check "a blockd holds the block of /small" test -n "$K"
 kill -9 "$(cat "$C/blockd-$K.pid")"; sleep 0.3
 rm -rf "${C:?}/blockd-$K"
 "$DNSFSCTL" cluster up --dir "$C" >"$TMP/up2.out" 2>&1
@@ -56,6 +62,8 @@ check_match "it counts missing replicas" 'missing or bad replica +[1-9]' "$(cat 
 nb=$(find "$C/blockd-$K" -type f 2>/dev/null | wc -l)
 
 fsck repair --repair
+check_eq "fsck --repair exits 0: its second pass found it clean" 0 "$rc"
+check_match "it checks again after repairing" '^checking again after the repairs:' "$(cat "$TMP/repair.out")"
 check_match "fsck --repair reports what it repaired" '^repaired: [1-9]' "$(cat "$TMP/repair.out")"
 nb2=$(find "$C/blockd-$K" -type f 2>/dev/null | wc -l)
 check "repair stored blocks on the wiped node ($nb -> $nb2 files)" test "$nb2" -gt "$nb"
@@ -87,6 +95,7 @@ check_match "naming the inode" '-> inode 999999 .*no such inode' "$(cat "$TMP/me
 check_match "it reports the orphan" 'inode 888888: nlink=0' "$(cat "$TMP/meta.out")"
 
 fsck orphan --repair --grace 0
+check_eq "--repair leaves the dangling dentry: exit 4" 4 "$rc"
 check_match "--repair deletes the old orphan" 'inode 888888: nlink=0.*deleting' "$(cat "$TMP/orphan.out")"
 check_eq "the orphan inode is gone from the zone" "" \
 	"$(dig +short -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "888888.i.$Z" TXT 2>/dev/null)"
@@ -105,6 +114,7 @@ check_eq "fsck with a wrong nlink exits 4" 4 "$rc"
 check_match "it names the inode, its path and the counts" \
 	"inode $ino \\(file, /dir/tiny\\): nlink=5, names = 1" "$(cat "$TMP/nlink.out")"
 fsck nlinkfix --repair
+check_eq "--repair of nlink exits 0" 0 "$rc"
 check_match "--repair fixes it" '^repaired: 1$' "$(cat "$TMP/nlinkfix.out")"
 check_match "the inode says nlink=1 again" ' nlink=1 ' \
 	"$(dig +short -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "$ino.i.$Z" TXT)"
@@ -122,6 +132,7 @@ check_eq "fsck with a misplaced listing entry exits 4" 4 "$rc"
 check_match "it names the entry and its bucket" \
 	"listing 1\\.$dino\\.l: \"tiny\" belongs in bucket 0 of 1" "$(cat "$TMP/bucket.out")"
 fsck bucketfix --repair
+check_eq "--repair of the bucket exits 0" 0 "$rc"
 check_match "the entry is back in bucket 0" '"tiny ' \
 	"$(dig +short -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "0.$dino.l.$Z" TXT)"
 check_eq "and gone from bucket 1" "" \
@@ -130,9 +141,6 @@ check_match "ls sees it" '^tiny$' "$(ls "$M/dir")"
 
 # ---- a corrupt copy -----------------------------------------------------------
 # the block of /small (surely referenced), as one of its nodes stores it
-sino=$(stat -c %i "$M/small")
-hex=$(dig +short -p "$DNSFS_MDS_PORT" @"$DNSFS_MDS_ADDR" "$sino.i.$Z" TXT |
-	grep -o 'b=0:300000:[0-9a-f]*' | cut -d: -f3)
 blk=$(ls "$C"/blockd-*/"$(printf %.2s "$hex")/$hex" 2>/dev/null | head -1)
 check "the block of /small is on a node" test -n "$hex" -a -f "$blk"
 node=$(basename "$(dirname "$(dirname "$blk")")")
@@ -141,6 +149,7 @@ fsck corrupt
 check_eq "fsck with a corrupt copy exits 4" 4 "$rc"
 check_match "it names the node of the corrupt copy" "on $node\\.n\\.$Z" "$(cat "$TMP/corrupt.out")"
 fsck corruptfix --repair
+check_eq "--repair of the corrupt copy exits 0" 0 "$rc"
 check_eq "after --repair the node's copy matches its name again" "$hex" \
 	"$(sha256sum "$blk" 2>/dev/null | cut -c1-64)"
 fsck clean5
