@@ -137,8 +137,8 @@ static struct inode *find_inode(struct fsck *f, uint64_t ino)
 	return NULL;
 }
 
-/* "/a/b" from the listing entries (the first name found), or "?" when the
- * inode is in no listing; for messages only. */
+/* "/a/b" from the listing entries (the first name found), "?/b" when an
+ * ancestor is in no listing; for messages only ("" once no more are shown). */
 static const char *path_of(struct fsck *f, uint64_t ino, char *buf, size_t len)
 {
 	const char *part[64];
@@ -147,6 +147,9 @@ static const char *path_of(struct fsck *f, uint64_t ino, char *buf, size_t len)
 
 	if (ino == 1)
 		return "/";
+	/* A linear search per level: only worth it for a problem still shown. */
+	if (f->nshown >= (size_t)f->max_show)
+		return "";
 	while (ino != 1 && np < 64) {
 		size_t i;
 
