@@ -29,6 +29,8 @@ lib_libdnsfs_a_SOURCES += lib/httpc.c lib/httpc.h
 lib_libdnsfs_a_SOURCES += lib/blockclient.c lib/blockclient.h
 lib_libdnsfs_a_SOURCES += lib/blockcache.c lib/blockcache.h
 lib_libdnsfs_a_SOURCES += lib/progress.c lib/progress.h
+lib_libdnsfs_a_SOURCES += lib/mdc.c lib/mdc.h
+lib_libdnsfs_a_SOURCES += lib/dirbucket.c lib/dirbucket.h
 lib_libdnsfs_a_SOURCES += lib/resolve.c lib/resolve.h
 # lib/resolve is the one user of libunbound.
 lib_libdnsfs_a_CFLAGS += $(UNBOUND_CFLAGS)

@@ -139,6 +139,7 @@ INTEGRATION_TESTS += tests/integration/blockd.sh
 INTEGRATION_TESTS += tests/integration/block.sh
 INTEGRATION_TESTS += tests/integration/rebalance.sh
 INTEGRATION_TESTS += tests/integration/cluster-mount.sh
+INTEGRATION_TESTS += tests/integration/fsck.sh
 INTEGRATION_TESTS += tests/integration/fuse-basic.sh
 INTEGRATION_TESTS += tests/integration/fuse-names.sh
 INTEGRATION_TESTS += tests/integration/fuse-xattr.sh

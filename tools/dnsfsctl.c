@@ -7,6 +7,7 @@
 #include "config.h"
 #include "block.h"
 #include "cluster.h"
+#include "fsck.h"
 #include "err.h"
 #include "node.h"
 #include "rebalance.h"
@@ -26,6 +27,7 @@ static const struct command commands[] = {
 	{ "block", block_cmd, "store and read blocks, show placement (put, get, place, stat)" },
 	{ "node", node_cmd, "list, add, drain and remove block daemons (ls, add, drain, remove)" },
 	{ "rebalance", rebalance_cmd, "move blocks to where the current node set places them" },
+	{ "fsck", fsck_cmd, "check the zone and every block; --repair heals them" },
 };
 
 static void usage(FILE *f)

@@ -7,5 +7,7 @@ tools_dnsfsctl_SOURCES += tools/block.c tools/block.h
 tools_dnsfsctl_SOURCES += tools/nodereg.c tools/nodereg.h
 tools_dnsfsctl_SOURCES += tools/node.c tools/node.h
 tools_dnsfsctl_SOURCES += tools/rebalance.c tools/rebalance.h
+tools_dnsfsctl_SOURCES += tools/fsck.c tools/fsck.h
 tools_dnsfsctl_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tools_dnsfsctl_LDADD = $(DNSFS_LIBS)
+

@@ -1,6 +1,6 @@
-/* mdc: direct queries and signed UPDATEs to the mds for the FUSE client (see
- * mdc.h). Built on lib/wire and lib/tsig only, so no DNS library leaks into
- * the file system code. */
+/* mdc: direct queries, signed UPDATEs and zone transfers to the mds for the
+ * FUSE client and dnsfsctl (see mdc.h). Built on lib/wire and lib/tsig only,
+ * so no DNS library leaks into the file system code. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -100,6 +100,25 @@ static int io_full(int fd, const void *p, size_t n, int writing, int64_t deadlin
 	return 0;
 }
 
+/* A TCP socket connecting (non-blocking) to the mds; the first write waits
+ * for the connection. */
+static int tcp_open(struct mdc *m, struct err *e)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return err_set(e, -errno, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&m->addr, sizeof(m->addr)) < 0 &&
+	    errno != EINPROGRESS) {
+		int r = -errno;
+
+		close(fd);
+		return err_set(e, r, "mds %s:%d (tcp): %s", inet_ntoa(m->addr.sin_addr),
+			       ntohs(m->addr.sin_port), strerror(-r));
+	}
+	return fd;
+}
+
 /* One message over TCP; the answer (<= WIRE_TCP_MAX) into ans. */
 static int tcp_exchange(struct mdc *m, const uint8_t *msg, size_t len, uint8_t *ans,
 			size_t *alen, int64_t deadline, struct err *e)
@@ -107,14 +126,9 @@ static int tcp_exchange(struct mdc *m, const uint8_t *msg, size_t len, uint8_t *
 	uint8_t l2[2] = { (uint8_t)(len >> 8), (uint8_t)len };
 	int fd, r;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = tcp_open(m, e);
 	if (fd < 0)
-		return err_set(e, -errno, "socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&m->addr, sizeof(m->addr)) < 0 &&
-	    errno != EINPROGRESS) {
-		r = -errno;
-		goto fail;
-	}
+		return fd;
 	r = io_full(fd, l2, 2, 1, deadline);    /* waits for the connection */
 	if (r == 0)
 		r = io_full(fd, msg, len, 1, deadline);
@@ -123,7 +137,6 @@ static int tcp_exchange(struct mdc *m, const uint8_t *msg, size_t len, uint8_t *
 	*alen = (size_t)l2[0] << 8 | l2[1];
 	if (r == 0)
 		r = io_full(fd, ans, *alen, 0, deadline);
-fail:
 	close(fd);
 	if (r < 0)
 		err_set(e, r, "mds %s:%d (tcp): %s", inet_ntoa(m->addr.sin_addr),
@@ -441,5 +454,115 @@ int mdc_update_send(struct mdc *m, struct mdc_update *u, struct err *e)
 	}
 fail:
 	free(ans);
+	return r;
+}
+
+/* ----------------------------------------------------------------- AXFR --- */
+
+/* Read the answer messages of a transfer one by one: each verified against
+ * the TSIG chain of the request (RFC 8945 5.3.1), its records handed to fn
+ * until the closing SOA. The deadline restarts with every message, so a big
+ * zone is not cut off, but a stalled server is. */
+int mdc_axfr(struct mdc *m, mdc_rr_fn fn, void *arg, struct err *e)
+{
+	struct tsig_ctx ctx = { .key = m->kr.n > 0 ? &m->kr.keys[0] : NULL };
+	struct wire_hdr h = { .id = new_id(), .qdcount = 1 };
+	struct wire_name zn;
+	struct wire_wr w;
+	struct wire_rd rd;
+	struct wire_rr *rr = NULL;
+	struct mdc_rr o;
+	uint8_t *msg = NULL, *ans = NULL, l2[2];
+	unsigned nsoa = 0;
+	size_t alen;
+	int fd = -1, r;
+
+	if (ctx.key == NULL)
+		return err_set(e, -EACCES, "AXFR: no TSIG key (keyfile=)");
+	r = wire_name_from_text(&zn, m->zone, e);
+	if (r < 0)
+		return r;
+	msg = malloc(WIRE_NAME_MAX + 16 + TSIG_RR_MAX);
+	ans = malloc(WIRE_TCP_MAX);
+	rr = malloc(sizeof(*rr));
+	if (msg == NULL || ans == NULL || rr == NULL) {
+		r = err_set(e, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	wire_wr_init(&w, msg + 2, WIRE_NAME_MAX + 14 + TSIG_RR_MAX);
+	wire_wr_hdr(&w, &h);
+	wire_wr_name(&w, &zn);
+	wire_wr_u16(&w, WIRE_T_AXFR);
+	wire_wr_u16(&w, WIRE_C_IN);
+	r = tsig_sign(&ctx, &w, time(NULL), e);
+	if (r < 0)
+		goto fail;
+	msg[0] = (uint8_t)(w.pos >> 8);
+	msg[1] = (uint8_t)w.pos;
+	if ((fd = tcp_open(m, e)) < 0) {
+		r = fd;
+		goto fail;
+	}
+	r = io_full(fd, msg, w.pos + 2, 1, now_ms() + m->timeout_ms);
+	while (r == 0 && nsoa < 2) {
+		int64_t deadline = now_ms() + m->timeout_ms;
+
+		r = io_full(fd, l2, 2, 0, deadline);
+		alen = (size_t)l2[0] << 8 | l2[1];
+		if (r == 0)
+			r = io_full(fd, ans, alen, 0, deadline);
+		if (r < 0)
+			break;
+		wire_rd_init(&rd, ans, alen);
+		if (wire_rd_hdr(&rd, &h) < 0 || !(h.flags & WIRE_F_QR) ||
+		    h.id != (uint16_t)(msg[2] << 8 | msg[3])) {
+			r = err_set(e, -EPROTO, "AXFR: an answer does not match the request");
+			goto fail;
+		}
+		if (WIRE_RCODE(h.flags) != WIRE_RC_NOERROR) {
+			r = err_set(e, WIRE_RCODE(h.flags) == WIRE_RC_REFUSED ||
+				    WIRE_RCODE(h.flags) == WIRE_RC_NOTAUTH ? -EACCES : -EIO,
+				    "AXFR of %s refused: %s", m->zone,
+				    wire_rcode_name(WIRE_RCODE(h.flags)));
+			goto fail;
+		}
+		r = tsig_verify_response(&ctx, ans, alen, time(NULL), e);
+		if (r < 0) {
+			err_prefix(e, "AXFR: ");
+			goto fail;
+		}
+		for (unsigned i = 0; i < h.qdcount; i++) {
+			uint16_t t, c;
+
+			if (wire_rd_question(&rd, &zn, &t, &c) < 0)
+				goto bad;
+		}
+		for (unsigned i = 0; i < h.ancount && nsoa < 2; i++) {
+			if (wire_rd_rr(&rd, rr) < 0)
+				goto bad;
+			if (rr->type == WIRE_T_SOA)
+				nsoa++;
+			if (wire_name_to_text(&rr->owner, o.owner, sizeof(o.owner)) < 0)
+				goto bad;
+			o.type = rr->type;
+			o.rdlen = rr->rdlen;
+			o.rdata = rr->rdata;
+			r = fn(arg, &o);
+			if (r < 0)
+				goto fail;
+		}
+	}
+	if (r < 0)
+		err_set(e, r, "AXFR from mds %s:%d: %s", inet_ntoa(m->addr.sin_addr),
+			ntohs(m->addr.sin_port), r == -ETIMEDOUT ? "no answer in time" : strerror(-r));
+	goto fail;
+bad:
+	r = err_set(e, -EBADMSG, "AXFR: a malformed message from the mds");
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(msg);
+	free(ans);
+	free(rr);
 	return r;
 }

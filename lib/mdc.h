@@ -1,4 +1,4 @@
-/* mdc: the mount's metadata client. Direct DNS queries to the mds (UDP with
+/* mdc: the metadata client of the mount and of dnsfsctl. Direct DNS queries to the mds (UDP with
  * EDNS0, TCP when truncated) for answers that must be fresh, and TSIG-signed
  * RFC 2136 UPDATEs built with lib/wire (zone, prerequisites, updates) and
  * sent over TCP. Every call has a bounded deadline: an unreachable mds is
@@ -87,5 +87,17 @@ void mdc_upd_del_rr(struct mdc_update *u, const char *name, uint16_t type,
  * (u->rcode says which: YXDOMAIN, NXRRSET, YXRRSET, NXDOMAIN); -E2BIG if the
  * message did not fit 64 KiB; -EACCES refused; -EIO other errors; timeouts. */
 int mdc_update_send(struct mdc *m, struct mdc_update *u, struct err *e);
+
+/* ---- zone transfer ---- */
+
+/* Called for every record of the transfer, in order, both SOAs included;
+ * rr->rdata points into a buffer that the next record reuses. A negative
+ * return stops the transfer and is returned. */
+typedef int (*mdc_rr_fn)(void *arg, const struct mdc_rr *rr);
+
+/* AXFR of the zone over TCP, signed with keys[0], every answer message
+ * verified. 0 after the closing SOA; -EACCES refused, -EPROTO, -EBADMSG,
+ * -EPERM (bad signature), transport errors, or fn's error. */
+int mdc_axfr(struct mdc *m, mdc_rr_fn fn, void *arg, struct err *e);
 
 #endif
