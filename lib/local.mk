@@ -33,3 +33,4 @@ lib_libdnsfs_a_SOURCES += lib/resolve.c lib/resolve.h
 # lib/resolve is the one user of libunbound.
 lib_libdnsfs_a_CFLAGS += $(UNBOUND_CFLAGS)
 DNSFS_LIBS += $(UNBOUND_LIBS)
+lib_libdnsfs_a_SOURCES += lib/promtext.c lib/promtext.h
