@@ -8,6 +8,7 @@
 #include "block.h"
 #include "cluster.h"
 #include "err.h"
+#include "top.h"
 
 /* A subcommand gets argv starting at its own name and returns an exit status
  * (0 ok, 2 usage, or its own like status's 3), or a negative errno with the
@@ -21,6 +22,7 @@ struct command {
 static const struct command commands[] = {
 	{ "cluster", cluster_cmd, "run a whole cluster on this host (up, status, down)" },
 	{ "mount", cluster_mount_cmd, "mount one more client of a cluster (--dir DIR MNT)" },
+	{ "top", top_cmd, "per-node cpu, io, request rates and latency, and the bottleneck" },
 	{ "block", block_cmd, "store and read blocks, show placement (put, get, place, stat)" },
 };
 
