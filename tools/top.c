@@ -308,8 +308,9 @@ static double counter_rate(const struct top_snap *now, const struct top_snap *th
 		return NAN;
 	a = promtext_sum(&now->pt, name, match, &f1);
 	b = promtext_sum(&then->pt, name, match, &f0);
+	/* A family whose children appear on first use may be absent: none yet. */
 	if (f1 == 0)
-		return NAN;
+		return 0;
 	return promtext_rate(a, b, (double)(now->t_ms - then->t_ms) / 1000.0);
 }
 
