@@ -2,8 +2,8 @@
 # (block puts, dig queries, signed updates): a line per node with numeric
 # figures in plain (non-tty) blocks; the Grafana dashboard parses and uses
 # only metrics the daemons export; and the bottleneck named when one is
-# induced: a blockd whose fsyncs are slowed (strace fault injection) and a
-# blockd stopped with SIGSTOP.
+# induced: a blockd whose fsyncs are slowed and Redis's AOF fsync slowed
+# (strace fault injection), and a blockd stopped with SIGSTOP.
 . "$top_srcdir/tests/lib.sh"
 
 for tool in dig nsupdate python3 curl; do
@@ -91,10 +91,10 @@ EOF
 )
 check_match "the dashboard uses metrics (count, missing: $missing)" '^[1-9][0-9]+ *$' "$missing"
 
-# ---- induced: one blockd's fsyncs slowed by 150 ms --------------------------------
+# ---- induced: one blockd's fsyncs slowed by 300 ms --------------------------------
 if command -v strace >/dev/null; then
 	strace -f -qq -o /dev/null -e trace=fsync,fdatasync \
-		-e inject=fsync:delay_enter=150000 -p "$(cat "$C/blockd-3.pid")" &
+		-e inject=fsync:delay_enter=300000 -p "$(cat "$C/blockd-3.pid")" &
 	SPID=$!
 	on_exit "kill $SPID"
 	sleep 0.5
@@ -104,9 +104,22 @@ if command -v strace >/dev/null; then
 	check_match "slow fsync on blockd-3 is named with its measurement" \
 		'blockd-3: (fsync|PUT) p99 [0-9.]+ ms, [0-9.]+x the median of the other blockds' "$b2"
 	check "no other blockd is named for it" sh -c "! echo '$b2' | grep -Eq 'blockd-[124]: (fsync|PUT) p99'"
+
+	# Redis's AOF fsync (appendfsync always) slowed by 30 ms: updates wait on it.
+	strace -f -qq -o /dev/null -e trace=fsync,fdatasync -e inject=fsync:delay_enter=30000 \
+		-e inject=fdatasync:delay_enter=30000 -p "$(cat "$C/redis.pid")" &
+	SPID=$!
+	on_exit "kill $SPID"
+	sleep 0.5
+	TOP --count 1 --interval 2 >"$TMP/top4" 2>&1
+	kill "$SPID"; wait "$SPID" 2>/dev/null
+	check_match "slow Redis commits are named as the share of update time" \
+		'^(bottleneck|       also): mds: Redis commit latency is [0-9]+% of update time \(commit p99 [0-9.]+ ms' \
+		"$(cat "$TMP/top4")"
+	check_match "redis: its MULTI/EXEC p99 is the slow part" "^redis +$N +$N +$N +- +$N +$N +[0-9]{2,}\\." \
+		"$(cat "$TMP/top4")"
 else
-	ok "# SKIP strace is not installed: no fsync slowdown"
-	ok "# SKIP strace is not installed"
+	for i in 1 2 3 4; do ok "# SKIP strace is not installed: no fault injection"; done
 fi
 
 # ---- induced: a stopped blockd -------------------------------------------------
