@@ -524,7 +524,7 @@ static const char *num(char *buf, size_t len, double x, double scale, int decima
 	return buf;
 }
 
-static void top_print(const struct top *t, FILE *out)
+static int top_print(const struct top *t, FILE *out, struct err *e)
 {
 	struct top_figs *figs = calloc(t->n, sizeof(*figs));
 	struct top_finding fv[TOP_FINDINGS_MAX];
@@ -533,7 +533,7 @@ static void top_print(const struct top *t, FILE *out)
 	size_t nf;
 
 	if (figs == NULL)
-		return;
+		return err_set(e, -ENOMEM, "out of memory");
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
 	if (t->tty)
 		fputs("\033[H\033[J", out);
@@ -575,6 +575,7 @@ static void top_print(const struct top *t, FILE *out)
 		fputc('\n', out);
 	fflush(out);
 	free(figs);
+	return 0;
 }
 
 /* =============================================================== command === */
@@ -639,9 +640,8 @@ int top_cmd(int argc, char **argv, struct err *e)
 		else
 			next = proc_now_ms();
 		t.cur = !t.cur;
-		if ((r = top_round(&t, t.cur, e)) < 0)
+		if ((r = top_round(&t, t.cur, e)) < 0 || (r = top_print(&t, stdout, e)) < 0)
 			goto fail;
-		top_print(&t, stdout);
 	}
 	r = 0;
 fail:
