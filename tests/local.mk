@@ -114,6 +114,12 @@ tests_unit_check_lockset_SOURCES = tests/unit/check_lockset.c fuse-client/lockse
 tests_unit_check_lockset_CFLAGS = $(MOUNT_UNIT_CFLAGS)
 tests_unit_check_lockset_LDADD = $(UNIT_LDADD)
 
+# dnsfsctl top's bottleneck rules (tools/), compiled into their suite
+LIB_UNIT_TESTS += tests/unit/check_toprules
+tests_unit_check_toprules_SOURCES = tests/unit/check_toprules.c tools/toprules.c
+tests_unit_check_toprules_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/tools
+tests_unit_check_toprules_LDADD = $(UNIT_LDADD)
+
 tests_unit_check_zone_CFLAGS = $(MDS_UNIT_CFLAGS)
 tests_unit_check_zone_LDADD = $(MDS_UNIT_LDADD)
 # allocation failures are injected by wrapping malloc in the test binary

@@ -8,3 +8,4 @@ tools_dnsfsctl_SOURCES += tools/nodereg.c tools/nodereg.h
 tools_dnsfsctl_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tools_dnsfsctl_LDADD = $(DNSFS_LIBS)
 tools_dnsfsctl_SOURCES += tools/top.c tools/top.h
+tools_dnsfsctl_SOURCES += tools/toprules.c tools/toprules.h

@@ -6,8 +6,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +17,15 @@
 #include "proc.h"
 #include "promtext.h"
 #include "top.h"
+#include "toprules.h"
 
 #define TOP_NODES_MAX 72
 #define TOP_CONNECT_MS 500              /* a scrape that takes longer: not answering */
 #define TOP_SCRAPE_MS 1000
 #define TOP_BODY_MAX (8u << 20)
-#define TOP_FINDINGS_MAX 32
-/* Thresholds of the rules (docs/OPERATIONS.md, "dnsfsctl top"). */
-#define TOP_CPU_BUSY 0.85               /* of one core: a single event loop is full */
-#define TOP_OUTLIER_RATIO 3.0           /* a blockd this many times the others' median */
-#define TOP_OUTLIER_FLOOR 0.005         /* ... and at least this slow (s) */
-#define TOP_OUTLIER_MIN 3               /* observations in the interval to judge */
-#define TOP_COMMIT_SLOW 0.010           /* mds update commit p99 worth naming (s) */
-#define TOP_STORE_SHARE 0.5             /* commit time / update time that names Redis */
+#define TOP_OUTLIER_MIN 3               /* observations in the interval to judge a p99 */
 
+/* In the order of toprules_kind. */
 enum top_kind { TOP_MDS, TOP_REDIS, TOP_BLOCKD, TOP_MOUNT };
 
 /* What one round saw of one node. */
@@ -66,11 +59,6 @@ struct top_figs {
 	double p50, p99;                /* request latency, s */
 	double fsync99, put99, get99;   /* blockd */
 	double upd, commit99, share;    /* mds: updates/s, commit p99, commit/update time */
-};
-
-struct top_finding {
-	double score;                   /* higher first */
-	char text[300];
 };
 
 struct top {
@@ -411,106 +399,25 @@ static void top_figs(const struct top *t, const struct top_node *nd, struct top_
 
 /* ============================================================= findings === */
 
-static void finding(struct top_finding *v, size_t *n, double score, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void finding(struct top_finding *v, size_t *n, double score, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (*n == TOP_FINDINGS_MAX)
-		return;
-	v[*n].score = score;
-	va_start(ap, fmt);
-	vsnprintf(v[*n].text, sizeof(v[*n].text), fmt, ap);
-	va_end(ap);
-	(*n)++;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int cmp_finding(const void *a, const void *b)
-{
-	const struct top_finding *x = a, *y = b;
-
-	return x->score > y->score ? -1 : x->score < y->score;
-}
-
-/* A blockd whose figure (offset off in top_figs) is TOP_OUTLIER_RATIO times
- * the median of the other blockds' and above the floor. */
-static void rule_outlier(const struct top *t, const struct top_figs *figs, size_t off,
-			 const char *what, struct top_finding *v, size_t *n)
-{
-	double others[TOP_NODES_MAX];
-
-	for (size_t i = 0; i < t->n; i++) {
-		double x = *(const double *)((const char *)&figs[i] + off), med;
-		size_t k = 0;
-
-		if (t->nodes[i].kind != TOP_BLOCKD || isnan(x) || x < TOP_OUTLIER_FLOOR)
-			continue;
-		for (size_t j = 0; j < t->n; j++) {
-			double y = *(const double *)((const char *)&figs[j] + off);
-
-			if (j != i && t->nodes[j].kind == TOP_BLOCKD && !isnan(y))
-				others[k++] = y;
-		}
-		if (k == 0)
-			continue;
-		qsort(others, k, sizeof(others[0]), cmp_double);
-		med = k % 2 ? others[k / 2] : (others[k / 2 - 1] + others[k / 2]) / 2;
-		if (x >= TOP_OUTLIER_RATIO * med)
-			finding(v, n, 50 + (med > 0 ? x / med : 100),
-				"%s: %s %.1f ms, %.1fx the median of the other blockds (%.2f ms)",
-				t->nodes[i].name, what, x * 1e3, med > 0 ? x / med : INFINITY,
-				med * 1e3);
-	}
-}
-
 static size_t top_findings(const struct top *t, const struct top_figs *figs,
-			   struct top_finding *v)
+			   struct toprules_finding *out)
 {
-	size_t n = 0;
+	struct toprules_node v[TOP_NODES_MAX];
 
 	for (size_t i = 0; i < t->n; i++) {
 		const struct top_node *nd = &t->nodes[i];
 		const struct top_snap *s = &nd->snap[t->cur];
 		const struct top_figs *f = &figs[i];
 
-		if (nd->pool != NULL && !s->scraped)
-			finding(v, &n, 100, "%s: /metrics not answered (%s)%s", nd->name, s->why,
-				s->proc && s->state == 'T' ? "; its process is stopped (state T)"
-				: nd->pid == 0 ? "; no live process in its pid file" : "");
-		else if (s->proc && s->state == 'T')
-			finding(v, &n, 100, "%s: process %d is stopped (state T)", nd->name,
-				(int)nd->pid);
-		else if (nd->pid == 0 && nd->kind != TOP_MOUNT && nd->pool == NULL)
-			finding(v, &n, 90, "%s: not running (%s)", nd->name, nd->pidfile);
-		if (!isnan(f->cpu) && f->cpu >= TOP_CPU_BUSY)
-			finding(v, &n, 40 + f->cpu, "%s: cpu %.0f%% of one core%s", nd->name,
-				f->cpu * 100, nd->kind == TOP_MOUNT ? ""
-				: ": its event loop is saturated");
-		if (nd->kind == TOP_MDS && !isnan(f->share) && f->share >= TOP_STORE_SHARE &&
-		    !isnan(f->commit99) && f->commit99 >= TOP_COMMIT_SLOW)
-			finding(v, &n, 30 + f->share,
-				"mds: Redis commit latency is %.0f%% of update time "
-				"(commit p99 %.1f ms, %.1f updates/s)", f->share * 100,
-				f->commit99 * 1e3, f->upd);
-		else if (nd->kind == TOP_MDS && !isnan(f->commit99) &&
-			 f->commit99 >= TOP_COMMIT_SLOW)
-			finding(v, &n, 30, "mds: update commit p99 %.1f ms (%.1f updates/s)",
-				f->commit99 * 1e3, f->upd);
+		v[i] = (struct toprules_node){
+			.name = nd->name, .kind = (enum toprules_kind)nd->kind,
+			.has_metrics = nd->pool != NULL, .answered = s->scraped, .why = s->why,
+			.pid = (int)nd->pid, .state = s->proc ? s->state : 0, .cpu = f->cpu,
+			.fsync99 = f->fsync99, .put99 = f->put99, .get99 = f->get99,
+			.upd = f->upd, .commit99 = f->commit99, .share = f->share,
+		};
 	}
-	rule_outlier(t, figs, offsetof(struct top_figs, fsync99), "fsync p99", v, &n);
-	rule_outlier(t, figs, offsetof(struct top_figs, put99), "PUT p99", v, &n);
-	rule_outlier(t, figs, offsetof(struct top_figs, get99), "GET p99", v, &n);
-	qsort(v, n, sizeof(*v), cmp_finding);
-	return n;
+	return toprules_run(v, t->n, out);
 }
 
 /* ================================================================ output === */
@@ -527,7 +434,7 @@ static const char *num(char *buf, size_t len, double x, double scale, int decima
 static int top_print(const struct top *t, FILE *out, struct err *e)
 {
 	struct top_figs *figs = calloc(t->n, sizeof(*figs));
-	struct top_finding fv[TOP_FINDINGS_MAX];
+	struct toprules_finding fv[TOPRULES_FINDINGS_MAX];
 	char b[8][32], when[32], note[200];
 	time_t now = time(NULL);
 	size_t nf;
