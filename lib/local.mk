@@ -36,3 +36,4 @@ lib_libdnsfs_a_SOURCES += lib/resolve.c lib/resolve.h
 lib_libdnsfs_a_CFLAGS += $(UNBOUND_CFLAGS)
 DNSFS_LIBS += $(UNBOUND_LIBS)
 lib_libdnsfs_a_SOURCES += lib/axfr.c lib/axfr.h
+lib_libdnsfs_a_SOURCES += lib/promtext.c lib/promtext.h

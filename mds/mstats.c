@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "httpd.h"
 #include "metrics.h"
@@ -71,6 +72,9 @@ struct mstats {
 	struct metrics_family *updates; /* dnsfs_mds_updates_total */
 	struct metrics_counter *ucell[MSTATS_NRESULTS][MSTATS_NRCODES];
 	struct metrics_histogram *commit_s;
+	struct metrics_family *duration; /* dnsfs_mds_request_duration_seconds */
+	struct metrics_histogram *dcell[MSTATS_NOPS];
+	struct metrics_counter *bytes_in, *bytes_out;
 	struct metrics_histogram *exec_s;
 	struct metrics_histogram *group_n;
 
@@ -118,6 +122,20 @@ static void mstats_on_response(void *arg, const struct query *q)
 		*cell = metrics_counter_get(ms->queries, mstats_type_name(ty), mstats_rcodes[rc],
 					    mstats_opcodes[op], mstats_transports[tr]);
 	metrics_counter_inc(*cell);
+	metrics_counter_add(ms->bytes_in, (double)q->in_len);
+	metrics_counter_add(ms->bytes_out, (double)q->resp_len);
+	/* A transfer's duration is its client's reading speed: not a latency. */
+	if (!(q->has_question && (q->qtype == 251 || q->qtype == 252))) {
+		struct timespec now;
+		double sec;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		sec = (double)(now.tv_sec - q->t_recv.tv_sec) +
+		      (double)(now.tv_nsec - q->t_recv.tv_nsec) / 1e9;
+		if (ms->dcell[op] == NULL)
+			ms->dcell[op] = metrics_histogram_get(ms->duration, mstats_opcodes[op]);
+		metrics_histogram_observe(ms->dcell[op], sec);
+	}
 
 	if ((u = query_update_result(q)) == QUERY_UPDATE_NONE || u >= MSTATS_NRESULTS)
 		return;
@@ -206,6 +224,14 @@ static int mstats_families(struct mstats *ms, struct err *e)
 	ms->updates = metrics_counter_family(m, "dnsfs_mds_updates_total",
 		"UPDATE requests answered, by result (applied, noop, refused, failed) and "
 		"response rcode.", METRICS_LABELS("result", "rcode"), e);
+	ms->duration = metrics_histogram_family(m, "dnsfs_mds_request_duration_seconds",
+		"Time from receiving a request to its response, by opcode (an UPDATE's "
+		"includes its commit to the store; zone transfers are not counted).",
+		METRICS_LABELS("opcode"), metrics_latency_buckets, METRICS_LATENCY_NBUCKETS, e);
+	ms->bytes_in = metrics_counter_new(m, "dnsfs_mds_received_bytes_total",
+		"DNS message bytes received (requests answered, UDP and TCP).", e);
+	ms->bytes_out = metrics_counter_new(m, "dnsfs_mds_sent_bytes_total",
+		"DNS message bytes sent in responses (UDP and TCP).", e);
 	ms->pending = metrics_gauge_new(m, "dnsfs_mds_updates_pending",
 		"Updates applied in memory and waiting for the store to make them durable.", e);
 	ms->commit_s = metrics_histogram_new(m, "dnsfs_mds_update_commit_seconds",
@@ -251,6 +277,7 @@ static int mstats_families(struct mstats *ms, struct err *e)
 		"TCP connections closed after tcp_idle_timeout.", e);
 
 	if (ms->queries == NULL || ms->updates == NULL || ms->pending == NULL ||
+	    ms->duration == NULL || ms->bytes_in == NULL || ms->bytes_out == NULL ||
 	    ms->commit_s == NULL || ms->exec_s == NULL || ms->group_n == NULL ||
 	    ms->groups == NULL || ms->reconnects == NULL || ms->store_up == NULL ||
 	    ms->zrecords == NULL || ms->zserial == NULL || ms->zbytes == NULL ||

@@ -401,6 +401,7 @@ static enum query_result query_finish(struct query *q)
 	c->stats.rcode[q->rcode & 0xf]++;
 	if (c->observer != NULL)
 		c->observer(c->observer_arg, q);
+	q->in_len = 0;
 	return QUERY_RESPOND;
 drop:
 	q->resp_len = 0;
@@ -1214,6 +1215,8 @@ enum query_result query_process(struct query *q, const uint8_t *msg, size_t len)
 	enum query_result r;
 
 	c->depth++;
+	clock_gettime(CLOCK_MONOTONIC, &q->t_recv);
+	q->in_len = len;
 	q->req = msg;
 	q->req_len = len;
 	r = query_request(q, msg, len);

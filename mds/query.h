@@ -136,6 +136,12 @@ struct query {
 	struct query *owner_next;       /* caller's list link (e.g. a connection's deferred) */
 	struct query *owner_prev;
 
+	/* Set by query_process for the metrics observer: when the request came
+	 * and its size (cleared once observed, so a transfer's later messages
+	 * do not count it again). */
+	struct timespec t_recv;         /* CLOCK_MONOTONIC */
+	size_t in_len;
+
 	/* The request as parsed; valid after query_process. */
 	struct wire_hdr hdr;
 	struct wire_name qname;         /* as sent (case preserved, for the echo) */

@@ -35,6 +35,7 @@ LIB_UNIT_TESTS += tests/unit/check_blockcache
 LIB_UNIT_TESTS += tests/unit/check_progress
 LIB_UNIT_TESTS += tests/unit/check_resolve
 LIB_UNIT_TESTS += tests/unit/check_blockauth
+LIB_UNIT_TESTS += tests/unit/check_promtext
 
 MDS_UNIT_TESTS =
 MDS_UNIT_TESTS += tests/unit/check_zone
@@ -98,6 +99,8 @@ tests_unit_check_resolve_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_resolve_LDADD = $(UNIT_LDADD)
 tests_unit_check_blockauth_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_blockauth_LDADD = $(UNIT_LDADD)
+tests_unit_check_promtext_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_promtext_LDADD = $(UNIT_LDADD)
 
 tests_unit_check_dirbucket_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/fuse-client
 tests_unit_check_dirbucket_LDADD = fuse-client/libmount.a $(UNIT_LDADD)
@@ -110,6 +113,12 @@ tests_unit_check_blockapi_LDADD = $(BLOCKD_UNIT_LDADD)
 tests_unit_check_lockset_SOURCES = tests/unit/check_lockset.c fuse-client/lockset.c
 tests_unit_check_lockset_CFLAGS = $(MOUNT_UNIT_CFLAGS)
 tests_unit_check_lockset_LDADD = $(UNIT_LDADD)
+
+# dnsfsctl top's bottleneck rules (tools/), compiled into their suite
+LIB_UNIT_TESTS += tests/unit/check_toprules
+tests_unit_check_toprules_SOURCES = tests/unit/check_toprules.c tools/toprules.c
+tests_unit_check_toprules_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/tools
+tests_unit_check_toprules_LDADD = $(UNIT_LDADD)
 
 tests_unit_check_zone_CFLAGS = $(MDS_UNIT_CFLAGS)
 tests_unit_check_zone_LDADD = $(MDS_UNIT_LDADD)
@@ -149,6 +158,7 @@ INTEGRATION_TESTS += tests/integration/fuse-statfs.sh
 INTEGRATION_TESTS += tests/integration/fuse-bigdir.sh
 INTEGRATION_TESTS += tests/integration/fuse-fcntl.sh
 INTEGRATION_TESTS += tests/integration/fuse-data.sh
+INTEGRATION_TESTS += tests/integration/top.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh
@@ -163,7 +173,7 @@ check_PROGRAMS += tests/blocksign
 tests_blocksign_LDADD = $(DNSFS_LIBS)
 
 EXTRA_DIST += tests/unit/check_main.h tests/lib.sh tests/fuse-lib.sh $(INTEGRATION_TESTS)
-EXTRA_DIST += tests/promtext-check.awk tests/integration/dnsprobe.py zones/example.zone
+EXTRA_DIST += tests/promtext-check.awk docs/grafana-dnsfs.json tests/integration/dnsprobe.py zones/example.zone
 EXTRA_DIST += zones/knot-secondary.conf zones/nsd-secondary.conf
 EXTRA_DIST += tests/integration/blockprobe.py tests/integration/posixprobe.py tests/integration/bigdir.py tests/integration/fcntlprobe.py tests/integration/fsx.py
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS)

@@ -10,4 +10,5 @@ tools_dnsfsctl_SOURCES += tools/rebalance.c tools/rebalance.h
 tools_dnsfsctl_SOURCES += tools/fsck.c tools/fsck.h
 tools_dnsfsctl_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tools_dnsfsctl_LDADD = $(DNSFS_LIBS)
-
+tools_dnsfsctl_SOURCES += tools/top.c tools/top.h
+tools_dnsfsctl_SOURCES += tools/toprules.c tools/toprules.h

@@ -125,6 +125,17 @@ check_eq "store groups: one per (sequential) applied update" 3 "$(delta dnsfs_md
 check_eq "store exec histogram: one per group" "$(val "$TMP/m1" dnsfs_mds_store_groups_total)" \
 	"$(val "$TMP/m1" dnsfs_mds_store_exec_seconds_count)"
 check_eq "nothing pending" 0 "$(val "$TMP/m1" dnsfs_mds_updates_pending)"
+# request latency per opcode, and the message bytes (dnsfsctl top reads them)
+check_eq "UPDATE durations: one per UPDATE answered" 6 \
+	"$(val "$TMP/m1" 'dnsfs_mds_request_duration_seconds_count{opcode="UPDATE"}')"
+check "update time covers the commits it waited for" \
+	awk -v u="$(val "$TMP/m1" 'dnsfs_mds_request_duration_seconds_sum{opcode="UPDATE"}')" \
+	-v c="$(grep '^dnsfs_mds_update_commit_seconds_sum ' "$TMP/m1" | cut -d' ' -f2)" \
+	'BEGIN { exit !(u > 0 && u >= c) }'
+check_eq "QUERY durations: the 7 queries above and the serial's SOA" 8 \
+	"$(delta 'dnsfs_mds_request_duration_seconds_count{opcode="QUERY"}')"
+check "bytes received and sent grew" \
+	test "$(delta dnsfs_mds_received_bytes_total)" -gt 100 -a "$(delta dnsfs_mds_sent_bytes_total)" -gt 100
 check_eq "store up" 1 "$(val "$TMP/m1" dnsfs_mds_store_up)"
 check_eq "zone serial gauge = the SOA's" "$serial" \
 	"$(val "$TMP/m1" "dnsfs_mds_zone_serial{zone=\"$Z\"}")"
