@@ -2,10 +2,8 @@
 noinst_LIBRARIES += fuse-client/libmount.a
 fuse_client_libmount_a_CFLAGS = $(AM_CFLAGS) $(FUSE3_CFLAGS) $(CRYPTO_CFLAGS)
 fuse_client_libmount_a_SOURCES = \
-	fuse-client/mdc.c fuse-client/mdc.h \
 	fuse-client/fs.c fuse-client/fs.h \
 	fuse-client/cred.c fuse-client/cred.h \
-	fuse-client/dirbucket.c fuse-client/dirbucket.h \
 	fuse-client/lock.c fuse-client/lock.h \
 	fuse-client/lockset.c fuse-client/lockset.h \
 	fuse-client/ofile.c fuse-client/ofile.h \

@@ -33,3 +33,5 @@ lib_libdnsfs_a_SOURCES += lib/resolve.c lib/resolve.h
 # lib/resolve is the one user of libunbound.
 lib_libdnsfs_a_CFLAGS += $(UNBOUND_CFLAGS)
 DNSFS_LIBS += $(UNBOUND_LIBS)
+lib_libdnsfs_a_SOURCES += lib/mdc.c lib/mdc.h
+lib_libdnsfs_a_SOURCES += lib/dirbucket.c lib/dirbucket.h

@@ -1,5 +1,5 @@
-/* mdc: direct queries and signed UPDATEs to the mds for the FUSE client (see
- * mdc.h). Built on lib/wire and lib/tsig only, so no DNS library leaks into
+/* mdc: direct queries and signed UPDATEs to the mds for the mount and the
+ * tools (see mdc.h). Built on lib/wire and lib/tsig only, so no DNS library leaks into
  * the file system code. */
 #include <arpa/inet.h>
 #include <errno.h>

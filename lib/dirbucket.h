@@ -1,7 +1,7 @@
 /* dirbucket: the arithmetic of a directory's listing buckets (docs/SCHEMA.md,
  * "Listing buckets"): which bucket holds a name, when a directory splits or
- * merges one bucket, and the readdir cookies. Pure functions, no I/O: fs.c
- * does the reads and the UPDATEs.
+ * merges one bucket, and the readdir cookies. Pure functions, no I/O: the
+ * mount (fs.c) and dnsfsctl do the reads and the UPDATEs.
  *
  * The scheme is linear hashing (Litwin) on the bit-reversed name key, so
  * every bucket covers one contiguous range of keys: readdir walks the key
