@@ -1,6 +1,6 @@
 /* mdc: direct queries and signed UPDATEs to the mds for the mount and the
- * tools (see mdc.h). Built on lib/wire and lib/tsig only, so no DNS library leaks into
- * the file system code. */
+ * tools (see mdc.h). Built on lib/wire and lib/tsig only, so no DNS
+ * library leaks into the file system code. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>

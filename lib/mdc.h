@@ -1,9 +1,9 @@
 /* mdc: the metadata client of the mount and the tools. Direct DNS queries
  * to the mds (UDP with EDNS0, TCP when truncated) for answers that must be
- * fresh, and TSIG-signed RFC 2136 UPDATEs built with lib/wire (zone, prerequisites, updates) and
- * sent over TCP. Every call has a bounded deadline: an unreachable mds is
- * -ETIMEDOUT or -ECONNREFUSED, never a hang. Thread-safe (no shared state
- * beyond the read-only config). */
+ * fresh, and TSIG-signed RFC 2136 UPDATEs built with lib/wire (zone,
+ * prerequisites, updates) and sent over TCP. Every call has a bounded
+ * deadline: an unreachable mds is -ETIMEDOUT or -ECONNREFUSED, never a hang.
+ * Thread-safe (no shared state beyond the read-only config). */
 #ifndef DNSFS_MDC_H
 #define DNSFS_MDC_H
 
