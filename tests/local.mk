@@ -99,8 +99,8 @@ tests_unit_check_resolve_LDADD = $(UNIT_LDADD)
 tests_unit_check_blockauth_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_blockauth_LDADD = $(UNIT_LDADD)
 
-tests_unit_check_dirbucket_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/fuse-client
-tests_unit_check_dirbucket_LDADD = fuse-client/libmount.a $(UNIT_LDADD)
+tests_unit_check_dirbucket_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_dirbucket_LDADD = $(UNIT_LDADD)
 
 tests_unit_check_blockstore_CFLAGS = $(BLOCKD_UNIT_CFLAGS)
 tests_unit_check_blockstore_LDADD = $(BLOCKD_UNIT_LDADD)
@@ -147,6 +147,7 @@ INTEGRATION_TESTS += tests/integration/fuse-statfs.sh
 INTEGRATION_TESTS += tests/integration/fuse-bigdir.sh
 INTEGRATION_TESTS += tests/integration/fuse-fcntl.sh
 INTEGRATION_TESTS += tests/integration/fuse-data.sh
+INTEGRATION_TESTS += tests/integration/admin.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh

@@ -8,6 +8,7 @@
 #include "block.h"
 #include "cluster.h"
 #include "err.h"
+#include "fsadmin.h"
 
 /* A subcommand gets argv starting at its own name and returns an exit status
  * (0 ok, 2 usage, or its own like status's 3), or a negative errno with the
@@ -22,6 +23,14 @@ static const struct command commands[] = {
 	{ "cluster", cluster_cmd, "run a whole cluster on this host (up, status, down)" },
 	{ "mount", cluster_mount_cmd, "mount one more client of a cluster (--dir DIR MNT)" },
 	{ "block", block_cmd, "store and read blocks, show placement (put, get, place, stat)" },
+	{ "init", fsadmin_init_cmd, "zone file and TSIG key of a new file system (--zone Z OUTDIR)" },
+	{ "ls", fsadmin_ls_cmd, "list a directory like ls -l, without a mount (--dir DIR PATH)" },
+	{ "stat", fsadmin_stat_cmd, "the attributes of a path (--dir DIR PATH)" },
+	{ "cat", fsadmin_cat_cmd, "a file's content, verified, to stdout (--dir DIR PATH)" },
+	{ "put", fsadmin_put_cmd, "create or replace a file (--dir DIR LOCAL PATH)" },
+	{ "rm", fsadmin_rm_cmd, "remove a file or an empty directory (--dir DIR PATH)" },
+	{ "place", fsadmin_place_cmd, "a file's blocks, their nodes and who holds them (--dir DIR PATH)" },
+	{ "info", fsadmin_info_cmd, "a path's inode record and block map as stored (--dir DIR PATH)" },
 };
 
 static void usage(FILE *f)
