@@ -35,3 +35,4 @@ lib_libdnsfs_a_CFLAGS += $(UNBOUND_CFLAGS)
 DNSFS_LIBS += $(UNBOUND_LIBS)
 lib_libdnsfs_a_SOURCES += lib/mdc.c lib/mdc.h
 lib_libdnsfs_a_SOURCES += lib/dirbucket.c lib/dirbucket.h
+lib_libdnsfs_a_SOURCES += lib/fsmeta.c lib/fsmeta.h

@@ -21,13 +21,14 @@
 #include "dirbucket.h"
 #include "env.h"
 #include "fsadmin.h"
+#include "fsmeta.h"
 #include "mdc.h"
 #include "progress.h"
 #include "record.h"
 #include "tsig.h"
 #include "wire.h"
 
-#define FSA_RDATA_MAX (RECORD_TEXT_LONG_MAX + RECORD_STRS_FOR(RECORD_TEXT_LONG_MAX) + 16)
+#define FSMETA_RDATA_MAX (RECORD_TEXT_LONG_MAX + RECORD_STRS_FOR(RECORD_TEXT_LONG_MAX) + 16)
 #define FSA_TTL 1               /* TTL of the records written, as the mount's */
 #define FSA_CHUNK (4u << 20)    /* the mount's chunk (fuse-client/ofile.h) */
 #define FSA_EC_K 4              /* its default stripe of a full chunk */
@@ -36,7 +37,7 @@
 #define FSA_RANGE_BITS 12       /* inode numbers per claimed range, as the mount */
 #define FSA_RANGE_MAX (1u << 24)
 #define FSA_TRIES 16            /* compare-and-swap attempts of one change */
-#define FSA_ROOT 1
+#define FSMETA_ROOT 1
 
 /* An open cluster: the mds, and the block daemons when content is moved. */
 struct fsa {
@@ -44,31 +45,6 @@ struct fsa {
 	int mdc_ok;
 	struct block_client *blocks;    /* NULL unless asked for */
 };
-
-/* One inode as read, with its exact rdata for prerequisites. */
-struct fsa_inode {
-	uint64_t ino;
-	struct record_inode r;
-	uint16_t rdlen;
-	uint8_t rdata[FSA_RDATA_MAX];
-};
-
-static struct fsa_inode *inode_new(void)
-{
-	struct fsa_inode *in = calloc(1, sizeof(*in));
-
-	if (in != NULL)
-		record_inode_init(&in->r);
-	return in;
-}
-
-static void inode_free(struct fsa_inode *in)
-{
-	if (in == NULL)
-		return;
-	record_inode_release(&in->r);
-	free(in);
-}
 
 static struct record_time now_time(void)
 {
@@ -119,212 +95,6 @@ static void fsa_close(struct fsa *f)
 	block_client_close(f->blocks);
 }
 
-/* ------------------------------------------------------------ reading --- */
-
-static int inode_from_rdata(struct fsa_inode *in, uint64_t ino, const uint8_t *rdata,
-			    size_t rdlen, struct err *e)
-{
-	char *text = malloc(FSA_RDATA_MAX);
-	int r;
-
-	if (text == NULL)
-		return err_set(e, -ENOMEM, "out of memory");
-	if (rdlen > sizeof(in->rdata)) {
-		free(text);
-		return err_set(e, -E2BIG, "inode %" PRIu64 ": record too long", ino);
-	}
-	r = mdc_txt_text(rdata, rdlen, text, FSA_RDATA_MAX, e);
-	if (r >= 0) {
-		record_inode_release(&in->r);
-		r = record_inode_parse_text(&in->r, text, (size_t)r, e);
-	}
-	free(text);
-	if (r < 0) {
-		err_prefix(e, "inode %" PRIu64 ": ", ino);
-		return r;
-	}
-	in->ino = ino;
-	in->rdlen = (uint16_t)rdlen;
-	memcpy(in->rdata, rdata, rdlen);
-	return 0;
-}
-
-static int inode_get(struct fsa *f, uint64_t ino, struct fsa_inode *out, struct err *e)
-{
-	char name[RECORD_NAME_BUF];
-	struct mdc_answer a;
-	int r;
-
-	record_name_inode(name, sizeof(name), f->mdc.zone, ino);
-	r = mdc_query(&f->mdc, name, WIRE_T_TXT, &a, e);
-	if (r < 0)
-		return r;
-	r = err_set(e, -ENOENT, "%s: no such inode", name);
-	if (a.rcode != WIRE_RC_NOERROR && a.rcode != WIRE_RC_NXDOMAIN)
-		r = err_set(e, -EIO, "%s: %s", name, wire_rcode_name(a.rcode));
-	for (size_t i = 0; i < a.n; i++)
-		if (a.v[i].type == WIRE_T_TXT) {
-			r = inode_from_rdata(out, ino, a.v[i].rdata, a.v[i].rdlen, e);
-			break;
-		}
-	mdc_answer_release(&a);
-	return r;
-}
-
-/* Look name up in directory parent: the dentry's CNAME (copied to cname when
- * not NULL, for a prerequisite) and the inode it names. -ENOENT if none. */
-static int dentry_get(struct fsa *f, uint64_t parent, const char *name, struct fsa_inode *out,
-		      uint8_t *cname, uint16_t *cnamelen, struct err *e)
-{
-	char qname[RECORD_NAME_BUF], target[WIRE_NAME_MAX * 4 + 1];
-	struct mdc_answer a;
-	struct wire_name tn;
-	uint64_t ino = 0;
-	int r;
-
-	r = record_name_dentry(qname, sizeof(qname), f->mdc.zone, parent, name, strlen(name));
-	if (r < 0)
-		return err_set(e, r, "\"%s\": not a valid name", name);
-	r = mdc_query(&f->mdc, qname, WIRE_T_CNAME, &a, e);
-	if (r < 0)
-		return r;
-	r = err_set(e, -ENOENT, "%s: no such file or directory", name);
-	if (a.rcode != WIRE_RC_NOERROR && a.rcode != WIRE_RC_NXDOMAIN)
-		r = err_set(e, -EIO, "%s: %s", qname, wire_rcode_name(a.rcode));
-	for (size_t i = 0; i < a.n; i++) {
-		if (a.v[i].type != WIRE_T_CNAME || a.v[i].rdlen > WIRE_NAME_MAX)
-			continue;
-		memcpy(tn.b, a.v[i].rdata, a.v[i].rdlen);
-		tn.len = (uint8_t)a.v[i].rdlen;
-		if (wire_name_to_text(&tn, target, sizeof(target)) < 0 ||
-		    record_parse_inode_name(target, strlen(target), f->mdc.zone, &ino) < 0) {
-			r = err_set(e, -EIO, "%s: CNAME is not an inode name", qname);
-			ino = 0;
-			break;
-		}
-		if (cname != NULL) {
-			memcpy(cname, a.v[i].rdata, a.v[i].rdlen);
-			*cnamelen = a.v[i].rdlen;
-		}
-		break;
-	}
-	mdc_answer_release(&a);
-	if (ino == 0)
-		return r;
-	return inode_get(f, ino, out, e);
-}
-
-/* Walk path from the root by dentry lookups ("" and "/" are the root; "."
- * stays, ".." follows a directory's parent=). */
-static int path_resolve(struct fsa *f, const char *path, struct fsa_inode *in, struct err *e)
-{
-	char *copy = strdup(path), *save = NULL;
-	int r;
-
-	if (copy == NULL)
-		return err_set(e, -ENOMEM, "out of memory");
-	r = inode_get(f, FSA_ROOT, in, e);
-	for (char *c = strtok_r(copy, "/", &save); r == 0 && c != NULL;
-	     c = strtok_r(NULL, "/", &save)) {
-		if (in->r.type != RECORD_DIR) {
-			r = err_set(e, -ENOTDIR, "%s: not a directory", path);
-			break;
-		}
-		if (strcmp(c, ".") == 0)
-			continue;
-		if (strcmp(c, "..") == 0)
-			r = inode_get(f, in->r.parent != 0 ? in->r.parent : FSA_ROOT, in, e);
-		else
-			r = dentry_get(f, in->ino, c, in, NULL, NULL, e);
-		if (r == -ENOENT)
-			err_set(e, r, "%s: no such file or directory", path);
-	}
-	free(copy);
-	return r;
-}
-
-/* Split path into its directory (resolved into dir) and last name. */
-static int path_parent(struct fsa *f, const char *path, struct fsa_inode *dir, char *name,
-		       size_t namelen, struct err *e)
-{
-	char *copy = strdup(path), *slash;
-	size_t n;
-	int r;
-
-	if (copy == NULL)
-		return err_set(e, -ENOMEM, "out of memory");
-	for (n = strlen(copy); n > 1 && copy[n - 1] == '/'; n--)
-		copy[n - 1] = '\0';
-	slash = strrchr(copy, '/');
-	const char *base = slash != NULL ? slash + 1 : copy;
-
-	if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0 ||
-	    strlen(base) >= namelen) {
-		free(copy);
-		return err_set(e, -EINVAL, "%s: names no entry", path);
-	}
-	snprintf(name, namelen, "%s", base);
-	if (slash != NULL)
-		*slash = '\0';
-	r = path_resolve(f, slash != NULL ? copy : "", dir, e);
-	if (r == 0 && dir->r.type != RECORD_DIR)
-		r = err_set(e, -ENOTDIR, "%s: not a directory", copy);
-	free(copy);
-	return r;
-}
-
-static int refs_append(struct record_refs *dst, const struct record_ref *f, struct err *e)
-{
-	return f->k == 0 ? record_refs_add_block(dst, f->off, f->len, f->h, e)
-			 : record_refs_add_stripe(dst, f->off, f->len, f->k, f->m, f->h, e);
-}
-
-/* A TXT record's logical text from an answer into text (cap bytes). */
-static int page_text(struct fsa *f, uint64_t ino, uint64_t p, char *text, size_t cap,
-		     struct err *e)
-{
-	char name[RECORD_NAME_BUF];
-	struct mdc_answer a;
-	int r;
-
-	record_name_map(name, sizeof(name), f->mdc.zone, ino, p);
-	r = mdc_query(&f->mdc, name, WIRE_T_TXT, &a, e);
-	if (r < 0)
-		return r;
-	r = err_set(e, -EIO, "%s: missing block-map page", name);
-	for (size_t i = 0; i < a.n; i++)
-		if (a.v[i].type == WIRE_T_TXT) {
-			r = mdc_txt_text(a.v[i].rdata, a.v[i].rdlen, text, cap, e);
-			break;
-		}
-	mdc_answer_release(&a);
-	return r;
-}
-
-/* Every ref of a file: the inode's, then its pages', in offset order. */
-static int refs_load(struct fsa *f, const struct fsa_inode *in, struct record_refs *out,
-		     struct err *e)
-{
-	char *text = malloc(RECORD_PAGE_TEXT_MAX + 1);
-	int r = text != NULL ? 0 : err_set(e, -ENOMEM, "out of memory");
-
-	for (size_t i = 0; r == 0 && i < in->r.refs.n; i++)
-		r = refs_append(out, &in->r.refs.v[i], e);
-	for (uint64_t p = 0; r == 0 && p < in->r.pages; p++) {
-		struct record_page page;
-
-		record_page_init(&page);
-		r = page_text(f, in->ino, p, text, RECORD_PAGE_TEXT_MAX + 1, e);
-		if (r >= 0)
-			r = record_page_parse_text(&page, text, (size_t)r, e);
-		for (size_t i = 0; r == 0 && i < page.refs.n; i++)
-			r = refs_append(out, &page.refs.v[i], e);
-		record_page_release(&page);
-	}
-	free(text);
-	return r;
-}
-
 /* -------------------------------------------------------- presentation --- */
 
 static void mode_string(int type, uint32_t mode, char out[11])
@@ -353,7 +123,7 @@ static void time_string(const struct record_time *t, char *buf, size_t len)
 }
 
 /* One `ls -l` line: mode nlink uid gid size mtime(UTC) name [-> target]. */
-static void ls_line(const struct fsa_inode *in, const char *name)
+static void ls_line(const struct fsmeta_inode *in, const char *name)
 {
 	char mode[11], when[32];
 
@@ -398,64 +168,11 @@ static int usage(const char *cmd, const char *what)
 
 /* ----------------------------------------------------------------- ls --- */
 
-struct entries {
-	struct record_entry *v;
-	size_t n, alloc;
-};
-
-static int entry_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct record_entry *)a)->name, ((const struct record_entry *)b)->name);
-}
-
-/* Every listing entry of dir: its buckets 0..buckets-1 (SCHEMA.md). */
-static int dir_entries(struct fsa *f, const struct fsa_inode *dir, struct entries *out,
-		       struct err *e)
-{
-	uint32_t nb = dir->r.buckets > 0 ? dir->r.buckets : 1;
-	char *text = malloc(FSA_RDATA_MAX);
-	int r = text != NULL ? 0 : err_set(e, -ENOMEM, "out of memory");
-
-	for (uint32_t b = 0; r == 0 && b < nb; b++) {
-		char name[RECORD_NAME_BUF];
-		struct mdc_answer a;
-
-		record_name_listing(name, sizeof(name), f->mdc.zone, dir->ino, b);
-		if ((r = mdc_query(&f->mdc, name, WIRE_T_TXT, &a, e)) < 0)
-			break;
-		for (size_t i = 0; r == 0 && i < a.n; i++) {
-			if (a.v[i].type != WIRE_T_TXT)
-				continue;
-			if (out->n == out->alloc) {
-				size_t na = out->alloc ? 2 * out->alloc : 64;
-				struct record_entry *v = realloc(out->v, na * sizeof(*v));
-
-				if (v == NULL) {
-					r = err_set(e, -ENOMEM, "out of memory");
-					break;
-				}
-				out->v = v;
-				out->alloc = na;
-			}
-			r = mdc_txt_text(a.v[i].rdata, a.v[i].rdlen, text, FSA_RDATA_MAX, e);
-			if (r >= 0)
-				r = record_entry_parse_text(&out->v[out->n], text, (size_t)r, e);
-			if (r == 0)
-				out->n++;
-		}
-		mdc_answer_release(&a);
-	}
-	free(text);
-	if (r == 0)
-		qsort(out->v, out->n, sizeof(*out->v), entry_cmp);
-	return r;
-}
-
 int fsadmin_ls_cmd(int argc, char **argv, struct err *e)
 {
 	const char *dir, *pos[1] = { "/" };
-	struct fsa_inode *in = NULL, *child = NULL;
-	struct entries ents = { 0 };
+	struct fsmeta_inode *in = NULL, *child = NULL;
+	struct fsmeta_entries ents = { 0 };
 	struct fsa f;
 	int n = args(argc, argv, &dir, pos, 1), r;
 
@@ -464,22 +181,22 @@ int fsadmin_ls_cmd(int argc, char **argv, struct err *e)
 	r = fsa_open(&f, dir, 0, e);
 	if (r < 0)
 		goto fail;
-	in = inode_new();
-	child = inode_new();
+	in = fsmeta_inode_new();
+	child = fsmeta_inode_new();
 	if (in == NULL || child == NULL) {
 		r = err_set(e, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((r = path_resolve(&f, pos[0], in, e)) < 0)
+	if ((r = fsmeta_path_resolve(&f.mdc, pos[0], in, e)) < 0)
 		goto fail;
 	if (in->r.type != RECORD_DIR) {
 		ls_line(in, pos[0]);
 		goto fail;
 	}
-	if ((r = dir_entries(&f, in, &ents, e)) < 0)
+	if ((r = fsmeta_dir_entries(&f.mdc, in, &ents, e)) < 0)
 		goto fail;
 	for (size_t i = 0; i < ents.n; i++) {
-		r = inode_get(&f, ents.v[i].ino, child, e);
+		r = fsmeta_inode_get(&f.mdc, ents.v[i].ino, child, e);
 		if (r == -ENOENT) {     /* removed since the listing was read */
 			r = 0;
 			continue;
@@ -489,9 +206,9 @@ int fsadmin_ls_cmd(int argc, char **argv, struct err *e)
 		ls_line(child, ents.v[i].name);
 	}
 fail:
-	free(ents.v);
-	inode_free(in);
-	inode_free(child);
+	fsmeta_entries_release(&ents);
+	fsmeta_inode_free(in);
+	fsmeta_inode_free(child);
 	fsa_close(&f);
 	return r;
 }
@@ -509,20 +226,20 @@ static void print_time(const char *key, const struct record_time *t)
 int fsadmin_stat_cmd(int argc, char **argv, struct err *e)
 {
 	const char *dir, *pos[1];
-	struct fsa_inode *in = inode_new();
+	struct fsmeta_inode *in = fsmeta_inode_new();
 	char mode[11];
 	struct fsa f;
 	int n = args(argc, argv, &dir, pos, 1), r;
 
 	if (n != 1) {
-		inode_free(in);
+		fsmeta_inode_free(in);
 		return usage("stat", "PATH");
 	}
 	r = fsa_open(&f, dir, 0, e);
 	if (r == 0 && in == NULL)
 		r = err_set(e, -ENOMEM, "out of memory");
 	if (r == 0)
-		r = path_resolve(&f, pos[0], in, e);
+		r = fsmeta_path_resolve(&f.mdc, pos[0], in, e);
 	if (r == 0) {
 		const struct record_inode *x = &in->r;
 
@@ -548,7 +265,7 @@ int fsadmin_stat_cmd(int argc, char **argv, struct err *e)
 		if (x->type == RECORD_LNK)
 			printf("target: %s\n", x->target);
 	}
-	inode_free(in);
+	fsmeta_inode_free(in);
 	fsa_close(&f);
 	return r;
 }
@@ -589,7 +306,7 @@ static int write_zeros(int fd, uint64_t n, struct err *e)
 int fsadmin_cat_cmd(int argc, char **argv, struct err *e)
 {
 	const char *dir, *pos[1];
-	struct fsa_inode *in = inode_new();
+	struct fsmeta_inode *in = fsmeta_inode_new();
 	struct record_refs refs = { 0 };
 	uint8_t *buf = NULL;
 	uint64_t at = 0;
@@ -597,14 +314,14 @@ int fsadmin_cat_cmd(int argc, char **argv, struct err *e)
 	int n = args(argc, argv, &dir, pos, 1), r;
 
 	if (n != 1) {
-		inode_free(in);
+		fsmeta_inode_free(in);
 		return usage("cat", "PATH");
 	}
 	r = fsa_open(&f, dir, 1, e);
 	if (r == 0 && in == NULL)
 		r = err_set(e, -ENOMEM, "out of memory");
 	if (r == 0)
-		r = path_resolve(&f, pos[0], in, e);
+		r = fsmeta_path_resolve(&f.mdc, pos[0], in, e);
 	if (r < 0)
 		goto fail;
 	if (in->r.type != RECORD_REG) {
@@ -616,7 +333,7 @@ int fsadmin_cat_cmd(int argc, char **argv, struct err *e)
 		r = write_full(1, in->r.data, in->r.datalen, e);
 		goto fail;
 	}
-	if ((r = refs_load(&f, in, &refs, e)) < 0)
+	if ((r = fsmeta_refs_load(&f.mdc, in, &refs, e)) < 0)
 		goto fail;
 	for (size_t i = 0; r == 0 && i < refs.n; i++) {
 		const struct record_ref *x = &refs.v[i];
@@ -639,7 +356,7 @@ int fsadmin_cat_cmd(int argc, char **argv, struct err *e)
 fail:
 	free(buf);
 	record_refs_release(&refs);
-	inode_free(in);
+	fsmeta_inode_free(in);
 	fsa_close(&f);
 	return r;
 }
@@ -649,14 +366,14 @@ fail:
 int fsadmin_info_cmd(int argc, char **argv, struct err *e)
 {
 	const char *dir, *pos[1];
-	struct fsa_inode *in = inode_new();
-	char *text = malloc(FSA_RDATA_MAX);
+	struct fsmeta_inode *in = fsmeta_inode_new();
+	char *text = malloc(FSMETA_RDATA_MAX);
 	char name[RECORD_NAME_BUF];
 	struct fsa f;
 	int n = args(argc, argv, &dir, pos, 1), r;
 
 	if (n != 1) {
-		inode_free(in);
+		fsmeta_inode_free(in);
 		free(text);
 		return usage("info", "PATH");
 	}
@@ -664,16 +381,16 @@ int fsadmin_info_cmd(int argc, char **argv, struct err *e)
 	if (r == 0 && (in == NULL || text == NULL))
 		r = err_set(e, -ENOMEM, "out of memory");
 	if (r == 0)
-		r = path_resolve(&f, pos[0], in, e);
+		r = fsmeta_path_resolve(&f.mdc, pos[0], in, e);
 	if (r == 0)
-		r = mdc_txt_text(in->rdata, in->rdlen, text, FSA_RDATA_MAX, e);
+		r = mdc_txt_text(in->rdata, in->rdlen, text, FSMETA_RDATA_MAX, e);
 	if (r >= 0) {
 		record_name_inode(name, sizeof(name), f.mdc.zone, in->ino);
 		printf("%s TXT\n  %s\n", name, text);
 		r = 0;
 	}
 	for (uint64_t p = 0; r == 0 && p < in->r.pages; p++) {
-		r = page_text(&f, in->ino, p, text, FSA_RDATA_MAX, e);
+		r = fsmeta_page_text(&f.mdc, in->ino, p, text, FSMETA_RDATA_MAX, e);
 		if (r >= 0) {
 			record_name_map(name, sizeof(name), f.mdc.zone, in->ino, p);
 			printf("%s TXT\n  %s\n", name, text);
@@ -681,7 +398,7 @@ int fsadmin_info_cmd(int argc, char **argv, struct err *e)
 		}
 	}
 	free(text);
-	inode_free(in);
+	fsmeta_inode_free(in);
 	fsa_close(&f);
 	return r;
 }
@@ -762,22 +479,22 @@ fail:
 int fsadmin_place_cmd(int argc, char **argv, struct err *e)
 {
 	const char *dir, *pos[1];
-	struct fsa_inode *in = inode_new();
+	struct fsmeta_inode *in = fsmeta_inode_new();
 	struct record_refs refs = { 0 };
 	struct fsa f;
 	int n = args(argc, argv, &dir, pos, 1), r;
 
 	if (n != 1) {
-		inode_free(in);
+		fsmeta_inode_free(in);
 		return usage("place", "PATH");
 	}
 	r = fsa_open(&f, dir, 1, e);
 	if (r == 0 && in == NULL)
 		r = err_set(e, -ENOMEM, "out of memory");
 	if (r == 0)
-		r = path_resolve(&f, pos[0], in, e);
+		r = fsmeta_path_resolve(&f.mdc, pos[0], in, e);
 	if (r == 0)
-		r = refs_load(&f, in, &refs, e);
+		r = fsmeta_refs_load(&f.mdc, in, &refs, e);
 	if (r == 0 && refs.n == 0)
 		printf("%s: no blocks (%s)\n", pos[0],
 		       in->r.datalen > 0 ? "content inline in the inode" : "empty or not a file");
@@ -799,7 +516,7 @@ int fsadmin_place_cmd(int argc, char **argv, struct err *e)
 		}
 	}
 	record_refs_release(&refs);
-	inode_free(in);
+	fsmeta_inode_free(in);
 	fsa_close(&f);
 	return r < 0 ? r : 0;
 }
@@ -808,7 +525,7 @@ int fsadmin_place_cmd(int argc, char **argv, struct err *e)
 
 static int txt_rdata(const char *text, uint8_t *buf, struct err *e)
 {
-	return mdc_txt_rdata(text, strlen(text), buf, FSA_RDATA_MAX, e);
+	return mdc_txt_rdata(text, strlen(text), buf, FSMETA_RDATA_MAX, e);
 }
 
 /* "delete the rrset, add this record" for inode ino into u. */
@@ -817,7 +534,7 @@ static int put_inode(struct fsa *f, struct mdc_update *u, uint64_t ino,
 {
 	char name[RECORD_NAME_BUF];
 	char *text = malloc(RECORD_TEXT_LONG_MAX + 1);
-	uint8_t *rd = malloc(FSA_RDATA_MAX);
+	uint8_t *rd = malloc(FSMETA_RDATA_MAX);
 	int n = text != NULL && rd != NULL ? 0 : err_set(e, -ENOMEM, "out of memory");
 
 	if (n == 0)
@@ -849,7 +566,7 @@ static int entry_rdata(const char *name, uint64_t ino, int type, uint8_t *rd, st
 	return r;
 }
 
-static void name_entry_bucket(struct fsa *f, char *buf, const struct fsa_inode *dir,
+static void name_entry_bucket(struct fsa *f, char *buf, const struct fsmeta_inode *dir,
 			      const char *name)
 {
 	uint64_t key = dirbucket_key(name, strlen(name));
@@ -860,11 +577,11 @@ static void name_entry_bucket(struct fsa *f, char *buf, const struct fsa_inode *
 
 /* The parent's new version for a create or remove (as the mount's
  * parent_change: nlink += dlink, size += dsize, times now, ver+1). */
-static int parent_change(struct fsa *f, struct mdc_update *u, const struct fsa_inode *p,
+static int parent_change(struct fsa *f, struct mdc_update *u, const struct fsmeta_inode *p,
 			 int dlink, int64_t dsize, struct err *e)
 {
-	struct fsa_inode *np = inode_new();
-	int r = np != NULL ? inode_from_rdata(np, p->ino, p->rdata, p->rdlen, e)
+	struct fsmeta_inode *np = fsmeta_inode_new();
+	int r = np != NULL ? fsmeta_inode_from_rdata(np, p->ino, p->rdata, p->rdlen, e)
 			   : err_set(e, -ENOMEM, "out of memory");
 
 	if (r == 0) {
@@ -877,7 +594,7 @@ static int parent_change(struct fsa *f, struct mdc_update *u, const struct fsa_i
 		np->r.ver = p->r.ver + 1;
 		r = put_inode(f, u, p->ino, &np->r, e);
 	}
-	inode_free(np);
+	fsmeta_inode_free(np);
 	return r;
 }
 
@@ -886,7 +603,7 @@ static int parent_change(struct fsa *f, struct mdc_update *u, const struct fsa_i
 int fsadmin_rm_cmd(int argc, char **argv, struct err *e)
 {
 	const char *dir, *pos[1];
-	struct fsa_inode *p = inode_new(), *c = inode_new();
+	struct fsmeta_inode *p = fsmeta_inode_new(), *c = fsmeta_inode_new();
 	char name[RECORD_NAME_MAX + 1], dname[RECORD_NAME_BUF], iname[RECORD_NAME_BUF];
 	char pname[RECORD_NAME_BUF], lname[RECORD_NAME_BUF];
 	uint8_t ent[RECORD_NAME_MAX * 3 + 64], cname[WIRE_NAME_MAX];
@@ -895,8 +612,8 @@ int fsadmin_rm_cmd(int argc, char **argv, struct err *e)
 	int n = args(argc, argv, &dir, pos, 1), r;
 
 	if (n != 1) {
-		inode_free(p);
-		inode_free(c);
+		fsmeta_inode_free(p);
+		fsmeta_inode_free(c);
 		return usage("rm", "PATH");
 	}
 	r = fsa_open(&f, dir, 0, e);
@@ -906,8 +623,8 @@ int fsadmin_rm_cmd(int argc, char **argv, struct err *e)
 		struct mdc_update u;
 		int entlen, isdir, rcode;
 
-		if ((r = path_parent(&f, pos[0], p, name, sizeof(name), e)) < 0 ||
-		    (r = dentry_get(&f, p->ino, name, c, cname, &cnamelen, e)) < 0)
+		if ((r = fsmeta_path_parent(&f.mdc, pos[0], p, name, sizeof(name), e)) < 0 ||
+		    (r = fsmeta_dentry_get(&f.mdc, p->ino, name, c, cname, &cnamelen, e)) < 0)
 			break;
 		isdir = c->r.type == RECORD_DIR;
 		if ((entlen = entry_rdata(name, c->ino, c->r.type, ent, e)) < 0) {
@@ -963,8 +680,8 @@ int fsadmin_rm_cmd(int argc, char **argv, struct err *e)
 		if (t == FSA_TRIES - 1)
 			r = err_set(e, -EIO, "%s: still conflicting after %d tries", pos[0], FSA_TRIES);
 	}
-	inode_free(p);
-	inode_free(c);
+	fsmeta_inode_free(p);
+	fsmeta_inode_free(c);
 	fsa_close(&f);
 	return r;
 }
@@ -1020,7 +737,7 @@ static int chunk_store(struct blockclient *bc, const uint8_t *buf, size_t len, u
 		r = blockclient_write(bc, buf, len, off, &p, &nr, e);
 	}
 	for (size_t i = 0; r == 0 && i < nr.n; i++)
-		r = refs_append(refs, &nr.v[i], e);
+		r = fsmeta_refs_append(refs, &nr.v[i], e);
 	record_refs_release(&nr);
 	return r;
 }
@@ -1054,9 +771,9 @@ static int content_apply(struct fsa *f, struct mdc_update *u, uint64_t ino, uint
 		r = record_inode_set_data(nr, data, (size_t)size, e);
 	} else if (refs_hashes(refs) <= RECORD_INLINE_REFS) {
 		for (size_t i = 0; r == 0 && i < refs->n; i++)
-			r = refs_append(&nr->refs, &refs->v[i], e);
+			r = fsmeta_refs_append(&nr->refs, &refs->v[i], e);
 	} else {
-		uint8_t *rd = malloc(FSA_RDATA_MAX);
+		uint8_t *rd = malloc(FSMETA_RDATA_MAX);
 		char *text = malloc(RECORD_PAGE_TEXT_MAX + 1);
 
 		r = rd != NULL && text != NULL ? 0 : err_set(e, -ENOMEM, "out of memory");
@@ -1067,11 +784,11 @@ static int content_apply(struct fsa *f, struct mdc_update *u, uint64_t ino, uint
 			record_page_init(&pg);
 			pg.page = pages;
 			for (size_t j = i; r == 0 && j < refs->n && j < i + RECORD_PAGE_REFS; j++)
-				r = refs_append(&pg.refs, &refs->v[j], e);
+				r = fsmeta_refs_append(&pg.refs, &refs->v[j], e);
 			if (r == 0)
 				r = record_page_format(&pg, text, RECORD_PAGE_TEXT_MAX + 1, e);
 			if (r >= 0)
-				r = mdc_txt_rdata(text, (size_t)r, rd, FSA_RDATA_MAX, e);
+				r = mdc_txt_rdata(text, (size_t)r, rd, FSMETA_RDATA_MAX, e);
 			if (r >= 0) {
 				record_name_map(name, sizeof(name), f->mdc.zone, ino, pages);
 				mdc_upd_del_rrset(u, name, WIRE_T_TXT);
@@ -1181,11 +898,11 @@ static int put_store(struct fsa *f, int fd, const struct record_policy *pol, uin
 /* ONE UPDATE that makes name in p the content pc: a new inode (dentry,
  * inode, pages, listing entry, parent) or a new version of the file there
  * (prerequisites: dentry and inode as read). -ECANCELED: retry. */
-static int put_commit(struct fsa *f, struct fsa_inode *p, const char *name,
+static int put_commit(struct fsa *f, struct fsmeta_inode *p, const char *name,
 		      const struct put_content *pc, mode_t mode, uint64_t *newino,
 		      struct err *e)
 {
-	struct fsa_inode *c = inode_new();
+	struct fsmeta_inode *c = fsmeta_inode_new();
 	char dname[RECORD_NAME_BUF], iname[RECORD_NAME_BUF], pname[RECORD_NAME_BUF];
 	char lname[RECORD_NAME_BUF];
 	uint8_t cname[WIRE_NAME_MAX], ent[RECORD_NAME_MAX * 3 + 64];
@@ -1197,7 +914,7 @@ static int put_commit(struct fsa *f, struct fsa_inode *p, const char *name,
 		return err_set(e, -ENOMEM, "out of memory");
 	record_name_dentry(dname, sizeof(dname), f->mdc.zone, p->ino, name, strlen(name));
 	record_name_inode(pname, sizeof(pname), f->mdc.zone, p->ino);
-	r = dentry_get(f, p->ino, name, c, cname, &cnamelen, e);
+	r = fsmeta_dentry_get(&f->mdc, p->ino, name, c, cname, &cnamelen, e);
 	if (r < 0 && r != -ENOENT)
 		goto fail;
 	exists = r == 0;
@@ -1260,14 +977,14 @@ static int put_commit(struct fsa *f, struct fsa_inode *p, const char *name,
 		printf("%s: %s inode %" PRIu64 ", %" PRIu64 " bytes\n", name,
 		       exists ? "replaced the content of" : "created", c->ino, pc->size);
 fail:
-	inode_free(c);
+	fsmeta_inode_free(c);
 	return r;
 }
 
 int fsadmin_put_cmd(int argc, char **argv, struct err *e)
 {
 	const char *dir, *pos[2];
-	struct fsa_inode *p = inode_new(), *c = inode_new();
+	struct fsmeta_inode *p = fsmeta_inode_new(), *c = fsmeta_inode_new();
 	struct put_content pc = { 0 };
 	char name[RECORD_NAME_MAX + 1];
 	struct record_policy pol = { 0 };
@@ -1277,8 +994,8 @@ int fsadmin_put_cmd(int argc, char **argv, struct err *e)
 	int n = args(argc, argv, &dir, pos, 2), r, fd = -1;
 
 	if (n != 2) {
-		inode_free(p);
-		inode_free(c);
+		fsmeta_inode_free(p);
+		fsmeta_inode_free(c);
 		return usage("put", "LOCAL PATH");
 	}
 	r = fsa_open(&f, dir, 1, e);
@@ -1290,16 +1007,16 @@ int fsadmin_put_cmd(int argc, char **argv, struct err *e)
 		r = err_set(e, -errno, "%s: %s", pos[0], strerror(errno));
 	/* the policy of the file being replaced, else its directory's */
 	if (r == 0)
-		r = path_parent(&f, pos[1], p, name, sizeof(name), e);
+		r = fsmeta_path_parent(&f.mdc, pos[1], p, name, sizeof(name), e);
 	if (r == 0) {
-		r = dentry_get(&f, p->ino, name, c, NULL, NULL, e);
+		r = fsmeta_dentry_get(&f.mdc, p->ino, name, c, NULL, NULL, e);
 		pol = r == 0 ? c->r.policy : p->r.policy;
 		r = r == -ENOENT ? 0 : r;
 	}
 	if (r == 0)
 		r = put_store(&f, fd, &pol, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, &pc, e);
 	for (int t = 0; r == 0 && t < FSA_TRIES; t++) {
-		if (t > 0 && (r = inode_get(&f, p->ino, p, e)) < 0)
+		if (t > 0 && (r = fsmeta_inode_get(&f.mdc, p->ino, p, e)) < 0)
 			break;
 		r = put_commit(&f, p, name, &pc, st.st_mode & 0777, &newino, e);
 		if (r != -ECANCELED)
@@ -1312,8 +1029,8 @@ int fsadmin_put_cmd(int argc, char **argv, struct err *e)
 		close(fd);
 	free(pc.data);
 	record_refs_release(&pc.refs);
-	inode_free(p);
-	inode_free(c);
+	fsmeta_inode_free(p);
+	fsmeta_inode_free(c);
 	fsa_close(&f);
 	return r;
 }
