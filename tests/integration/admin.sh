@@ -43,6 +43,13 @@ check_match "info shows the inode record as stored" 'v=1 type=f .*size=300000.* 
 "$DNSFSCTL" stat --dir "$C" /d/none >/dev/null 2>"$TMP/err"
 check_match "a missing path is an error naming it" '/d/none: no such file' "$(cat "$TMP/err")"
 
+# a directory split into several listing buckets is listed whole
+mkdir "$M/many"
+for i in $(seq 1 300); do : >"$M/many/entry-with-a-longish-name-to-split-buckets-$i"; done
+check_match "the directory has several buckets" 'buckets=[2-9]' "$(A info /many)"
+check_eq "ls walks every bucket: 300 entries, sorted" \
+	"$(ls "$M/many" | LC_ALL=C sort)" "$(A ls /many | awk '{print $8}')"
+
 # ---- written by dnsfsctl, read by the mount -------------------------------------
 printf 'tiny' >"$TMP/tiny"
 check "put a 4-byte file (inline)" A put "$TMP/tiny" /d/tiny
