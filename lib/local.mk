@@ -37,3 +37,4 @@ lib_libdnsfs_a_CFLAGS += $(UNBOUND_CFLAGS)
 DNSFS_LIBS += $(UNBOUND_LIBS)
 lib_libdnsfs_a_SOURCES += lib/axfr.c lib/axfr.h
 lib_libdnsfs_a_SOURCES += lib/promtext.c lib/promtext.h
+lib_libdnsfs_a_SOURCES += lib/fsmeta.c lib/fsmeta.h

@@ -102,8 +102,8 @@ tests_unit_check_blockauth_LDADD = $(UNIT_LDADD)
 tests_unit_check_promtext_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_promtext_LDADD = $(UNIT_LDADD)
 
-tests_unit_check_dirbucket_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/fuse-client
-tests_unit_check_dirbucket_LDADD = fuse-client/libmount.a $(UNIT_LDADD)
+tests_unit_check_dirbucket_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_dirbucket_LDADD = $(UNIT_LDADD)
 
 tests_unit_check_blockstore_CFLAGS = $(BLOCKD_UNIT_CFLAGS)
 tests_unit_check_blockstore_LDADD = $(BLOCKD_UNIT_LDADD)
@@ -159,6 +159,7 @@ INTEGRATION_TESTS += tests/integration/fuse-bigdir.sh
 INTEGRATION_TESTS += tests/integration/fuse-fcntl.sh
 INTEGRATION_TESTS += tests/integration/fuse-data.sh
 INTEGRATION_TESTS += tests/integration/top.sh
+INTEGRATION_TESTS += tests/integration/admin.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh

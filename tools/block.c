@@ -202,6 +202,43 @@ static void ctx_close(struct block_ctx *c)
 	tsig_keyring_release(&c->kr);
 }
 
+/* The same client for other subcommands. */
+struct block_client {
+	struct block_ctx ctx;
+};
+
+int block_client_open(struct block_client **out, const char *dir, struct err *e)
+{
+	struct block_opts o = { .dir = dir };
+	struct block_client *c = calloc(1, sizeof(*c));
+	int r;
+
+	*out = NULL;
+	if (c == NULL)
+		return err_set(e, -ENOMEM, "out of memory");
+	r = ctx_open(&c->ctx, &o, e);
+	if (r < 0) {
+		ctx_close(&c->ctx);
+		free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+struct blockclient *block_client_get(struct block_client *c)
+{
+	return c->ctx.bc;
+}
+
+void block_client_close(struct block_client *c)
+{
+	if (c == NULL)
+		return;
+	ctx_close(&c->ctx);
+	free(c);
+}
+
 /* ------------------------------------------------------------ ref lines --- */
 
 static void refline_release(struct refline *l)

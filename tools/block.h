@@ -13,4 +13,13 @@
  * status or -errno with e set. */
 int block_cmd(int argc, char **argv, struct err *e);
 
+/* A block client on the nodes of the cluster in dir (SRV records through the
+ * mds, else DNSFS_BLOCKD), signing with the cluster's block key, for the
+ * other subcommands (fsadmin). Free with block_client_close. */
+struct blockclient;
+struct block_client;
+int block_client_open(struct block_client **out, const char *dir, struct err *e);
+struct blockclient *block_client_get(struct block_client *c);
+void block_client_close(struct block_client *c);       /* c may be NULL */
+
 #endif

@@ -28,6 +28,7 @@
 
 #include "cluster.h"
 #include "env.h"
+#include "fsadmin.h"
 #include "nodereg.h"
 #include "proc.h"
 #include "tsig.h"
@@ -573,29 +574,6 @@ static int daemon_start(const char *exe, const char *conf, const char *log,
 	return 0;
 }
 
-/* The zone a new cluster starts with: SOA, NS (the mds itself) and the root
- * directory inode (ino 1) in the schema of docs/SCHEMA.md. The mds reads it
- * once, when the store does not have the zone yet. */
-static int mds_write_zone(const struct cluster *c, const char *path, struct err *e)
-{
-	char text[2048];
-	long now = (long)time(NULL);
-	int n;
-
-	n = snprintf(text, sizeof(text),
-		     "; dnsfs zone %s, first contents (the store is the source of truth)\n"
-		     "$ORIGIN %s\n$TTL 1\n"
-		     "@\tIN SOA ns1 hostmaster 1 3600 600 86400 1\n"
-		     "@\tIN NS ns1\n"
-		     "ns1\tIN A %s\n"
-		     "1.i\tIN TXT \"v=1 type=d mode=0755 uid=0 gid=0 nlink=2 size=0 "
-		     "mtime=%ld.000000000 ctime=%ld.000000000 atime=%ld.000000000 ver=1 buckets=1\"\n",
-		     c->zone, c->zone, c->mds_addr, now, now, now);
-	if (n < 0 || (size_t)n >= sizeof(text))
-		return err_set(e, -ENAMETOOLONG, "zone name too long");
-	return write_file(path, text, (size_t)n, 0644, e);
-}
-
 static int mds_write_conf(const struct cluster *c, const char *conf, const char *zonefile,
 			  struct err *e)
 {
@@ -633,8 +611,10 @@ static int mds_start(struct cluster *c, int idx, pid_t *pid, struct err *e)
 	path_in(zonefile, c, "zone.init");
 	path_in(log, c, "mds.log");
 	part_pidfile(pidfile, c, "mds");
+	/* The zone a new cluster starts with (`dnsfsctl init` writes the same):
+	 * the mds reads it once, when the store does not have the zone yet. */
 	if (access(zonefile, F_OK) < 0) {
-		r = mds_write_zone(c, zonefile, e);
+		r = fsadmin_zone_write(zonefile, c->zone, c->mds_addr, e);
 		if (r < 0)
 			return r;
 	}

@@ -12,6 +12,7 @@
 #include "node.h"
 #include "rebalance.h"
 #include "top.h"
+#include "fsadmin.h"
 
 /* A subcommand gets argv starting at its own name and returns an exit status
  * (0 ok, 2 usage, or its own like status's 3), or a negative errno with the
@@ -30,6 +31,14 @@ static const struct command commands[] = {
 	{ "node", node_cmd, "list, add, drain and remove block daemons (ls, add, drain, remove)" },
 	{ "rebalance", rebalance_cmd, "move blocks to where the current node set places them" },
 	{ "fsck", fsck_cmd, "check the zone and every block; --repair heals them" },
+	{ "init", fsadmin_init_cmd, "zone file and TSIG key of a new file system (--zone Z OUTDIR)" },
+	{ "ls", fsadmin_ls_cmd, "list a directory like ls -l, without a mount (--dir DIR PATH)" },
+	{ "stat", fsadmin_stat_cmd, "the attributes of a path (--dir DIR PATH)" },
+	{ "cat", fsadmin_cat_cmd, "a file's content, verified, to stdout (--dir DIR PATH)" },
+	{ "put", fsadmin_put_cmd, "create or replace a file (--dir DIR LOCAL PATH)" },
+	{ "rm", fsadmin_rm_cmd, "remove a file or an empty directory (--dir DIR PATH)" },
+	{ "place", fsadmin_place_cmd, "a file's blocks, their nodes and who holds them (--dir DIR PATH)" },
+	{ "info", fsadmin_info_cmd, "a path's inode record and block map as stored (--dir DIR PATH)" },
 };
 
 static void usage(FILE *f)

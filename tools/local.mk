@@ -8,6 +8,7 @@ tools_dnsfsctl_SOURCES += tools/nodereg.c tools/nodereg.h
 tools_dnsfsctl_SOURCES += tools/node.c tools/node.h
 tools_dnsfsctl_SOURCES += tools/rebalance.c tools/rebalance.h
 tools_dnsfsctl_SOURCES += tools/fsck.c tools/fsck.h
+tools_dnsfsctl_SOURCES += tools/fsadmin.c tools/fsadmin.h
 tools_dnsfsctl_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tools_dnsfsctl_LDADD = $(DNSFS_LIBS)
 tools_dnsfsctl_SOURCES += tools/top.c tools/top.h

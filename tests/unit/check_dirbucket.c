@@ -1,4 +1,4 @@
-/* Unit tests for fuse-client/dirbucket: the key of a name pinned to its
+/* Unit tests for lib/dirbucket: the key of a name pinned to its
  * SHA-256, buckets that partition the key space into ranges for every
  * bucket count, splits and merges that move only the keys of one bucket,
  * the split/merge decisions, bounded buckets over 100,000 names, and
