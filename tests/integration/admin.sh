@@ -55,8 +55,8 @@ printf 'tiny' >"$TMP/tiny"
 check "put a 4-byte file (inline)" A put "$TMP/tiny" /d/tiny
 check_eq "the mount reads it" "tiny" "$(cat "$M/d/tiny")"
 check_match "it is inline in its inode" 'data=' "$(A info /d/tiny)"
-head -c 5000 /dev/urandom >"$TMP/small2"
-check "put a 5000-byte file (replicated blocks)" A put "$TMP/small2" /d/small2
+head -c 20000 /dev/urandom >"$TMP/small2"
+check "put a 20000-byte file (replicated blocks)" A put "$TMP/small2" /d/small2
 check "the mount reads it identical" cmp "$TMP/small2" "$M/d/small2"
 head -c $((10 << 20)) /dev/urandom >"$TMP/big"
 A put "$TMP/big" /big >"$TMP/put.out" 2>"$TMP/put.err"
