@@ -8,6 +8,7 @@
 #include "block.h"
 #include "cluster.h"
 #include "err.h"
+#include "gc.h"
 
 /* A subcommand gets argv starting at its own name and returns an exit status
  * (0 ok, 2 usage, or its own like status's 3), or a negative errno with the
@@ -21,6 +22,7 @@ struct command {
 static const struct command commands[] = {
 	{ "cluster", cluster_cmd, "run a whole cluster on this host (up, status, down)" },
 	{ "mount", cluster_mount_cmd, "mount one more client of a cluster (--dir DIR MNT)" },
+	{ "gc", gc_cmd, "delete blocks no committed record references (--dir D [--grace S] [--once])" },
 	{ "block", block_cmd, "store and read blocks, show placement (put, get, place, stat)" },
 };
 
