@@ -130,7 +130,7 @@ int blockclient_node_put(struct blockclient *bc, const struct blockclient_nodes 
 /* Delete h from node i. With before > 0 (Unix seconds) blockd deletes only a
  * block whose mtime (its last PUT, a re-PUT included) is older than before,
  * else refuses with 412, returned as -EBUSY: the GC's guard against a writer
- * that re-uses the block meanwhile (docs/ARCHITECTURE.md, "Garbage
+ * that re-uses the block meanwhile (docs/SCHEMA.md, "Orphans and garbage
  * collection"). */
 int blockclient_node_delete(struct blockclient *bc, const struct blockclient_nodes *ns,
 			    size_t i, const struct hash *h, int64_t before, struct err *e);

@@ -1,8 +1,9 @@
-/* gc: `dnsfsctl gc` (see gc.h). One round lists every blockd, keeps the
- * blocks last stored before the cut-off, asks the mds how many committed
- * records reference each (the refs= of its place TXT) and deletes the
- * unreferenced ones with a conditional DELETE that blockd refuses if a
- * writer has re-PUT the block since the cut-off. */
+/* gc: `dnsfsctl gc` (see gc.h). A round first consumes the orphan stream
+ * (hashes whose count reached 0, through the mds's store module), then lists
+ * every blockd for what the stream cannot know (uploads never committed). Each
+ * old block is checked against the mds's count (the refs= of its place TXT)
+ * and deleted with a DELETE blockd refuses if a writer re-PUT it since the
+ * round's cut-off. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -20,6 +21,9 @@
 #include "progress.h"
 #include "record.h"
 #include "resolve.h"
+#include "store.h"
+#include "wire.h"
+#include "zone.h"
 
 #define GC_LIST_PAGE 2000               /* listing entries asked for at a time */
 #define GC_THROTTLE_EVERY 64            /* blocks checked between two load samples */
@@ -32,6 +36,7 @@ struct gc_opts {
 	int once;
 	long interval;          /* seconds between rounds without --once */
 	long max_rate;          /* requests/s; 0: never back off */
+	int orphans_only;       /* skip the listing sweep */
 	int verbose;
 };
 
@@ -52,6 +57,8 @@ struct gc_stats {
 	uint64_t reused;        /* copies blockd kept: re-PUT since the cut-off */
 	uint64_t failed;        /* deletes that failed otherwise */
 	uint64_t backoff_s;     /* seconds paused for client traffic */
+	uint64_t orphans;       /* orphan stream entries read */
+	uint64_t acked;         /* ... dealt with and removed from the stream */
 };
 
 /* The GC's view of one cluster. */
@@ -61,6 +68,8 @@ struct gc_ctx {
 	char mds_addr[RESOLVE_ADDR_MAX];
 	int mds_port;
 	const struct gc_opts *o;
+	struct store *store;    /* the orphan stream (NULL: no DNSFS_REDIS) */
+	struct zone *zone_z;    /* the zone's name, as the store's keys need it */
 	/* throttle: the nodes' request total at the last sample */
 	uint64_t last_requests;
 	int64_t last_ms;
@@ -94,10 +103,38 @@ static int ctx_open(struct gc_ctx *c, const struct gc_opts *o, struct err *e)
 		err_set(e, r, "%s: no DNSFS_MDS_ADDR/DNSFS_MDS_PORT", path);
 		goto fail;
 	}
+	if ((v = env_get(&env, "DNSFS_REDIS")) != NULL) {
+		struct store_options so = { .target = v, .sync_only = 1 };
+		struct wire_name apex;
+
+		if ((r = wire_name_from_text(&apex, c->zone, e)) < 0)
+			goto fail;
+		if ((c->zone_z = zone_new(&apex)) == NULL) {
+			r = err_set(e, -ENOMEM, "out of memory");
+			goto fail;
+		}
+		if ((c->store = store_new(&so, e)) == NULL) {
+			r = e->code < 0 ? e->code : -EIO;
+			goto fail;
+		}
+	}
 	r = block_ctx_open(&c->bc, o->dir, o->verbose, e);
 fail:
 	env_release(&env);
+	if (r < 0) {
+		store_free(c->store);
+		zone_free(c->zone_z);
+		c->store = NULL;
+		c->zone_z = NULL;
+	}
 	return r;
+}
+
+static void ctx_close(struct gc_ctx *c)
+{
+	store_free(c->store);
+	zone_free(c->zone_z);
+	block_ctx_close(&c->bc);
 }
 
 /* ------------------------------------------------------------ throttle --- */
@@ -247,6 +284,135 @@ static int64_t ref_count(struct gc_ctx *c, struct resolve *res, const struct has
 	return v;
 }
 
+/* One entry of the orphan stream. */
+struct gc_orphan {
+	char id[48];
+	struct hash h;
+	int64_t ts;
+};
+
+struct gc_orphans {
+	struct gc_orphan *v;
+	size_t n, cap;
+};
+
+static int orphan_add(const char *id, const char *hash, int64_t ts, void *arg)
+{
+	struct gc_orphans *o = arg;
+	struct gc_orphan *x;
+
+	if (o->n == o->cap) {
+		size_t nc = o->cap ? o->cap * 2 : 256;
+		struct gc_orphan *nv = realloc(o->v, nc * sizeof(*nv));
+
+		if (nv == NULL)
+			return -ENOMEM;
+		o->v = nv;
+		o->cap = nc;
+	}
+	x = &o->v[o->n];
+	if (snprintf(x->id, sizeof(x->id), "%s", id) >= (int)sizeof(x->id) ||
+	    hash_from_hex(&x->h, hash, strlen(hash)) < 0)
+		return 0;       /* not an entry this code wrote: left alone */
+	x->ts = ts;
+	o->n++;
+	return 0;
+}
+
+/* Delete hash h on every node (a copy may sit off its placement after a
+ * fallback); 0 when no node failed, so the entry may go. */
+static int delete_everywhere(struct gc_ctx *c, const struct blockclient_nodes *ns,
+			     const struct hash *h, int64_t cutoff, struct gc_stats *st)
+{
+	size_t nn = blockclient_nodes_count(ns);
+	int failed = 0;
+
+	for (size_t i = 0; i < nn; i++) {
+		struct err why = { 0 };
+		int d = blockclient_node_delete(c->bc.bc, ns, i, h, cutoff, &why);
+
+		c->own++;
+		if (d == 0) {
+			st->deleted++;
+		} else if (d == -EBUSY) {
+			st->reused++;
+		} else if (d != -ENOENT) {
+			st->failed++;
+			failed = 1;
+			fprintf(stderr, "gc: %s\n", why.msg);
+		}
+	}
+	return failed ? -EIO : 0;
+}
+
+/* The orphan stream: entries older than the cut-off are checked and, unless
+ * a node could not be asked, removed. A hash counted again is kept (and
+ * removed from the stream: a new entry comes when its count drops again); a
+ * block re-PUT since the cut-off is kept by blockd, and if it is never
+ * committed the listing sweep takes it later. */
+static int orphans_run(struct gc_ctx *c, const struct blockclient_nodes *ns,
+		       struct resolve *res, int64_t cutoff, struct gc_stats *st,
+		       struct err *e)
+{
+	struct gc_orphans o = { 0 };
+	const char **ack = NULL;
+	struct progress pr;
+	size_t nack = 0, due = 0;
+	int r;
+
+	if (c->store == NULL)
+		return 0;
+	if ((r = store_load_orphans(c->store, c->zone_z, orphan_add, &o, e)) < 0) {
+		if (r == -ENOMEM)
+			err_set(e, r, "out of memory");
+		goto fail;
+	}
+	st->orphans = o.n;
+	for (size_t k = 0; k < o.n; k++)
+		due += o.v[k].ts < cutoff;
+	if ((ack = calloc(o.n + 1, sizeof(*ack))) == NULL) {
+		r = err_set(e, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	progress_init(&pr, stderr, "gc: orphans", "blocks", due);
+	for (size_t k = 0; k < o.n; k++) {
+		struct err why = { 0 };
+		int64_t refs;
+
+		/* the stream is in commit order: the rest is younger still */
+		if (o.v[k].ts >= cutoff)
+			break;
+		if (k > 0 && k % GC_THROTTLE_EVERY == 0)
+			throttle(c, ns, st);
+		st->checked++;
+		refs = ref_count(c, res, &o.v[k].h, &why);
+		if (refs == -EPROTO) {
+			*e = why;
+			r = -EPROTO;
+			progress_end(&pr);
+			goto fail;
+		}
+		if (refs < 0) {
+			st->unknown++;
+		} else if (refs > 0) {
+			st->referenced++;
+			ack[nack++] = o.v[k].id;
+		} else if (delete_everywhere(c, ns, &o.v[k].h, cutoff, st) == 0) {
+			ack[nack++] = o.v[k].id;
+		}
+		progress_add(&pr, 1);
+	}
+	progress_end(&pr);
+	if (nack > 0 && (r = store_ack_orphans(c->store, c->zone_z, ack, nack, e)) < 0)
+		goto fail;
+	st->acked = nack;
+	r = 0;
+fail:
+	free(ack);
+	free(o.v);
+	return r;
+}
+
 static int round_run(struct gc_ctx *c, struct gc_stats *st, struct err *e)
 {
 	struct blockclient_nodes *ns = blockclient_nodes_get(c->bc.bc);
@@ -255,7 +421,7 @@ static int round_run(struct gc_ctx *c, struct gc_stats *st, struct err *e)
 	struct progress pr;
 	size_t n = 0, cap = 0, nn = blockclient_nodes_count(ns), distinct = 0;
 	/* Copies stored or re-used at or after the cut-off are kept, and blockd
-	 * re-checks it at the DELETE (ARCHITECTURE.md, "Garbage collection"). */
+	 * re-checks it at the DELETE (SCHEMA.md, "Orphans and garbage collection"). */
 	int64_t cutoff = (int64_t)time(NULL) - c->o->grace - GC_COMMIT_SLACK;
 	int r = 0;
 
@@ -265,6 +431,11 @@ static int round_run(struct gc_ctx *c, struct gc_stats *st, struct err *e)
 		goto fail;
 	}
 	throttle(c, ns, st);
+	/* A fresh resolver each round: counts must not come from a cache. */
+	if ((r = resolve_new(&res, c->zone, c->mds_addr, c->mds_port, e)) < 0)
+		goto fail;
+	if ((r = orphans_run(c, ns, res, cutoff, st, e)) < 0 || c->o->orphans_only)
+		goto fail;
 	for (size_t i = 0; i < nn; i++) {
 		struct err why = { 0 };
 
@@ -282,9 +453,6 @@ static int round_run(struct gc_ctx *c, struct gc_stats *st, struct err *e)
 		qsort(v, n, sizeof(*v), cand_cmp);
 	for (size_t k = 0; k < n; k++)
 		distinct += k == 0 || !hash_equal(&v[k].h, &v[k - 1].h);
-	/* A fresh resolver each round: counts must not come from a cache. */
-	if ((r = resolve_new(&res, c->zone, c->mds_addr, c->mds_port, e)) < 0)
-		goto fail;
 	progress_init(&pr, stderr, "gc: blocks", "blocks", distinct);
 	for (size_t k = 0, g = 0; k < n; g++) {
 		size_t end = k + 1;
@@ -339,6 +507,8 @@ fail:
 
 static void stats_print(const struct gc_stats *st)
 {
+	printf("gc: orphan stream: %" PRIu64 " entries, %" PRIu64 " done\n", st->orphans,
+	       st->acked);
 	printf("gc: listed %" PRIu64 " copies, %" PRIu64 " young; checked %" PRIu64
 	       " blocks: %" PRIu64 " referenced, %" PRIu64 " unknown; deleted %" PRIu64
 	       " copies, %" PRIu64 " re-used meanwhile, %" PRIu64 " failed; paused %" PRIu64
@@ -352,9 +522,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dnsfsctl gc --dir DIR [--grace SECONDS] [--once] [--interval SECONDS]\n"
-		"                   [--max-rate N] [--verbose]\n"
+		"                   [--max-rate N] [--orphans-only] [--verbose]\n"
 		"Delete the blocks that no committed record references and that nobody stored\n"
 		"or re-used for --grace seconds (default %d; 0 allowed) plus %d s, on every node.\n"
+		"A round consumes the mds's orphan stream, then lists every node for blocks that\n"
+		"were never committed (--orphans-only: the stream alone, cheaper).\n"
 		"Without --once, a round runs every --interval seconds (default 60) until killed.\n"
 		"--max-rate: pause while the nodes answer more than N client requests/s\n"
 		"(default %d; 0: never pause).\n",
@@ -372,13 +544,15 @@ static int parse_long(const char *s, long *out)
 
 int gc_cmd(int argc, char **argv, struct err *e)
 {
-	enum { O_DIR = 256, O_GRACE, O_ONCE, O_INTERVAL, O_MAX_RATE, O_VERBOSE, O_HELP };
+	enum { O_DIR = 256, O_GRACE, O_ONCE, O_INTERVAL, O_MAX_RATE, O_ORPHANS_ONLY, O_VERBOSE,
+	       O_HELP };
 	static const struct option lo[] = {
 		{ "dir", required_argument, NULL, O_DIR },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "once", no_argument, NULL, O_ONCE },
 		{ "interval", required_argument, NULL, O_INTERVAL },
 		{ "max-rate", required_argument, NULL, O_MAX_RATE },
+		{ "orphans-only", no_argument, NULL, O_ORPHANS_ONLY },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -395,6 +569,7 @@ int gc_cmd(int argc, char **argv, struct err *e)
 		case O_DIR: o.dir = optarg; break;
 		case O_ONCE: o.once = 1; break;
 		case O_VERBOSE: o.verbose = 1; break;
+		case O_ORPHANS_ONLY: o.orphans_only = 1; break;
 		case O_GRACE:
 		case O_INTERVAL:
 		case O_MAX_RATE:
@@ -427,6 +602,6 @@ int gc_cmd(int argc, char **argv, struct err *e)
 			break;
 		sleep((unsigned)(o.interval > 0 ? o.interval : 1));
 	}
-	block_ctx_close(&c.bc);
+	ctx_close(&c);
 	return r < 0 ? r : 0;
 }

@@ -1,7 +1,7 @@
 /* gc: `dnsfsctl gc` — delete the blocks no committed record references
  * (orphans of deleted and overwritten files, uploads a client never
- * committed), with the age and count checks of docs/ARCHITECTURE.md,
- * "Garbage collection". */
+ * committed), with the age and count checks of docs/SCHEMA.md,
+ * "Orphans and garbage collection". */
 #ifndef DNSFS_TOOLS_GC_H
 #define DNSFS_TOOLS_GC_H
 

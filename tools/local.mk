@@ -8,3 +8,6 @@ tools_dnsfsctl_SOURCES += tools/nodereg.c tools/nodereg.h
 tools_dnsfsctl_SOURCES += tools/gc.c tools/gc.h
 tools_dnsfsctl_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tools_dnsfsctl_LDADD = $(DNSFS_LIBS)
+# gc reads and trims the orphan stream through the mds's store module
+tools_dnsfsctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/mds
+tools_dnsfsctl_LDADD += $(MDS_LIBS)

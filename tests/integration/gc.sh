@@ -78,12 +78,24 @@ check_match "and deletes nothing young" 'deleted 0 copies' "$out"
 set -- $(blocks "$TMP/after600")
 check "the listing is unchanged" cmp -s "$TMP/before" "$TMP/after600"
 
-# ---- grace 0: back to exactly what live files reference ---------------------------
+# ---- the orphan stream alone: deleted and overwritten files' blocks -----------------
 sleep 3                         # past the commit slack (2 s) at 1 s mtime resolution
+out=$(gc --grace 0 --once --orphans-only); rc=$?
+check_eq "gc --orphans-only succeeds" 0 "$rc"
+diag "$out"
+check_match "it consumes the 6 orphans the mds queued" 'orphan stream: 6 entries, 6 done' "$out"
+check_match "and deletes their copies" 'deleted 18 copies' "$out"
+check_match "it prints a progress line" '^gc: orphans: .*blocks' "$(cat "$TMP/gc.err")"
+set -- $(blocks "$TMP/orphans")
+check_eq "left: the live files' blocks and the crashed upload" $((want + 1)) "$2"
+check "the crashed upload is still there (no orphan entry)" grep -qx "$crashed" "$TMP/orphans"
+
+# ---- grace 0: back to exactly what live files reference ---------------------------
 out=$(gc --grace 0 --once); rc=$?
 check_eq "gc --grace 0 succeeds" 0 "$rc"
-echo "# $out"
-check_match "it deletes the orphans" 'deleted [1-9][0-9]* copies' "$out"
+diag "$out"
+check_match "the stream is empty now" 'orphan stream: 0 entries' "$out"
+check_match "the sweep deletes the crashed upload's copies" 'deleted 3 copies' "$out"
 check_match "it prints a progress line" '^gc: blocks: .*blocks' "$(cat "$TMP/gc.err")"
 set -- $(blocks "$TMP/after")
 check "the distinct blocks listed are exactly the live files' ($2)" cmp -s "$TMP/want" "$TMP/after"

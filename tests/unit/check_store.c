@@ -1318,6 +1318,26 @@ START_TEST(test_refs_orphans)
 	hash_hex_of(hex, "blk", 50);
 	ck_assert_str_eq(o.hash[1], hex);
 	ck_assert_int_eq(refs_verify(m.refs, m.s, m.z, NULL, NULL, &e), 0);
+	/* the GC's view: a store without a loop reads the stream and trims it */
+	{
+		struct store_options so = { .target = t, .sync_only = 1 };
+		struct store *g = store_new(&so, &e);
+		const char *ack[2] = { o.id[0], "1-1" };        /* the second is not there */
+		struct orphans left = {0};
+
+		ck_assert_msg(g != NULL, "%s", e.msg);
+		ck_assert_int_eq(store_commit(g, &(struct store_batch){ .z = m.z }, NULL, NULL),
+				 -EIO);
+		ck_assert_int_eq(store_ack_orphans(g, m.z, ack, 2, &e), 0);
+		ck_assert_int_eq(store_load_orphans(g, m.z, collect_orphan, &left, &e), 0);
+		ck_assert_int_eq(left.n, 1);
+		ck_assert_str_eq(left.hash[0], hex);            /* blk-50 stays */
+		ck_assert_str_eq(left.id[0], o.id[1]);
+		store_free(g);
+		left.n = 0;
+		ck_assert_int_eq(store_load_orphans(m.s, m.z, collect_orphan, &left, &e), 0);
+		ck_assert_int_eq(left.n, 1);                    /* the mds sees it too */
+	}
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_eq(outcome[i], 1);
 	mds_close(&m);
