@@ -505,15 +505,21 @@ fail:
 	return r;
 }
 
-static void stats_print(const struct gc_stats *st)
+static void stats_print(const struct gc_stats *st, int orphans_only)
 {
 	printf("gc: orphan stream: %" PRIu64 " entries, %" PRIu64 " done\n", st->orphans,
 	       st->acked);
-	printf("gc: listed %" PRIu64 " copies, %" PRIu64 " young; checked %" PRIu64
-	       " blocks: %" PRIu64 " referenced, %" PRIu64 " unknown; deleted %" PRIu64
-	       " copies, %" PRIu64 " re-used meanwhile, %" PRIu64 " failed; paused %" PRIu64
-	       " s\n", st->listed, st->young, st->checked, st->referenced, st->unknown,
-	       st->deleted, st->reused, st->failed, st->backoff_s);
+	if (orphans_only)
+		printf("gc: checked %" PRIu64 " blocks: %" PRIu64 " referenced, %" PRIu64
+		       " unknown; deleted %" PRIu64 " copies, %" PRIu64 " re-used meanwhile, %"
+		       PRIu64 " failed; paused %" PRIu64 " s\n", st->checked, st->referenced,
+		       st->unknown, st->deleted, st->reused, st->failed, st->backoff_s);
+	else
+		printf("gc: listed %" PRIu64 " copies, %" PRIu64 " young; checked %" PRIu64
+		       " blocks: %" PRIu64 " referenced, %" PRIu64 " unknown; deleted %" PRIu64
+		       " copies, %" PRIu64 " re-used meanwhile, %" PRIu64 " failed; paused %"
+		       PRIu64 " s\n", st->listed, st->young, st->checked, st->referenced,
+		       st->unknown, st->deleted, st->reused, st->failed, st->backoff_s);
 }
 
 /* ------------------------------------------------------------- command --- */
@@ -597,7 +603,7 @@ int gc_cmd(int argc, char **argv, struct err *e)
 		r = round_run(&c, &st, e);
 		if (r < 0)
 			break;
-		stats_print(&st);
+		stats_print(&st, o.orphans_only);
 		if (o.once)
 			break;
 		sleep((unsigned)(o.interval > 0 ? o.interval : 1));
