@@ -36,6 +36,7 @@ struct api {
 	char *node_id;
 	char *version;
 	int64_t started;                /* unix seconds */
+	uint64_t requests;              /* answered since start: the GC's load signal */
 	struct hash empty;              /* SHA-256 of "" */
 	struct metrics_family *f_requests;      /* {method, code} */
 	struct metrics_family *f_latency;       /* {method} */
@@ -87,6 +88,7 @@ static void call_count(struct call *c, int status, size_t out)
 	char code[8];
 
 	snprintf(code, sizeof(code), "%d", status);
+	c->a->requests++;
 	metrics_counter_inc(metrics_counter_get(c->a->f_requests, c->method, code));
 	metrics_histogram_observe(metrics_histogram_get(c->a->f_latency, c->method),
 				  mono_s() - c->t0);
@@ -333,11 +335,30 @@ static void block_delete(struct call *c, const struct hash *name)
 	struct err e = {0};
 	struct hash h;
 	const void *data;
+	const char *cond;
 	int rc;
 
 	call_body(c, &data, &h);
 	if (call_auth(c, &h) < 0)
 		return;
+	/* The GC's condition: refuse if the block was PUT (or re-PUT by a writer
+	 * that dedups against it) at or after the cut-off. This loop is the only
+	 * thread touching the store, so no PUT can land between stat and unlink. */
+	cond = httpd_req_header(c->r, "X-Dnsfs-Unmodified-Before");
+	if (cond != NULL) {
+		struct blockstore_info info;
+		uint64_t before;
+
+		if (parse_uint(cond, strlen(cond), &before) < 0) {
+			call_error(c, 400, "X-Dnsfs-Unmodified-Before: expected Unix seconds");
+			return;
+		}
+		rc = blockstore_stat(c->a->bs, name, &info, &e);
+		if (rc == 0 && info.mtime >= (int64_t)before) {
+			call_error(c, 412, "the block was stored or re-used since the cut-off");
+			return;
+		}
+	}
 	rc = blockstore_delete(c->a->bs, name, &e);
 	if (rc == 0) {
 		call_reply(c, 204, NULL, NULL, 0);
@@ -595,13 +616,13 @@ static void status_handler(struct httpd_req *r, void *arg)
 		     "\"blocks\":%" PRIu64 ",\"fs_size\":%" PRIu64 ",\"fs_avail\":%" PRIu64 ","
 		     "\"quarantined\":%" PRIu64 ",\"max_block\":%" PRIu64 ","
 		     "\"auth_reads\":%s,\"verify_reads\":%s,\"started\":%" PRId64 ","
-		     "\"scrub\":{\"running\":%s,\"passes\":%" PRIu64 ",\"last_start\":%" PRId64
+		     "\"requests\":%" PRIu64 ",\"scrub\":{\"running\":%s,\"passes\":%" PRIu64 ",\"last_start\":%" PRId64
 		     ",\"last_end\":%" PRId64 ",\"blocks\":%" PRIu64 ",\"bytes\":%" PRIu64
 		     ",\"corrupt\":%" PRIu64 ",\"corrupt_total\":%" PRIu64 "}}\n",
 		     node, blockstore_id(c.a->bs), version, u.capacity, u.bytes, u.free,
 		     u.blocks, u.fs_size, u.fs_avail, u.quarantined, c.a->max_block,
 		     c.a->auth_reads ? "true" : "false", c.a->verify_reads ? "true" : "false",
-		     c.a->started, ss && ss->running ? "true" : "false", ss ? ss->passes : 0,
+		     c.a->started, c.a->requests, ss && ss->running ? "true" : "false", ss ? ss->passes : 0,
 		     ss ? ss->last_start : 0, ss ? ss->last_end : 0,
 		     ss ? ss->pass.blocks : 0, ss ? ss->pass.bytes : 0,
 		     ss ? ss->pass.corrupt : 0, ss ? ss->corrupt_total : 0);

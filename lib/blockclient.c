@@ -60,6 +60,7 @@ struct bc_req {
 	int busy;                       /* started and not yet handled */
 	struct hash hash;               /* the block asked for */
 	struct hash body_hash;          /* signed: the block for PUT, empty else */
+	int64_t before;                 /* DELETE: only if unmodified since (0: always) */
 	char target[TARGET_MAX];
 };
 
@@ -428,13 +429,21 @@ static int sign_headers(void *arg, const char *method, const char *target, char 
 	struct err e = { 0 };
 	int r, n;
 
-	r = blockauth_sign(&q->bc->key, method, target, &q->body_hash, time(NULL), auth,
+	char path[TARGET_MAX];
+
+	/* blockd verifies the path without the query (a listing's ?after=) */
+	snprintf(path, sizeof(path), "%.*s", (int)strcspn(target, "?"), target);
+	r = blockauth_sign(&q->bc->key, method, path, &q->body_hash, time(NULL), auth,
 			   sizeof(auth), &e);
 	if (r < 0) {
 		log_err("blockclient: cannot sign %s %s: %s", method, target, e.msg);
 		return r;
 	}
-	n = snprintf(buf, len, "Authorization: %s\r\n", auth);
+	if (q->before > 0)
+		n = snprintf(buf, len, "Authorization: %s\r\n" BLOCKCLIENT_BEFORE_HEADER
+			     ": %" PRId64 "\r\n", auth, q->before);
+	else
+		n = snprintf(buf, len, "Authorization: %s\r\n", auth);
 	return n < 0 || (size_t)n >= len ? -E2BIG : n;
 }
 
@@ -453,6 +462,7 @@ static void req_prepare(struct bc_req *q, struct blockclient *bc,
 	q->node = i;
 	q->chunk = -1;
 	q->busy = 0;
+	q->before = 0;
 	q->hash = *h;
 	q->body_hash = body != NULL ? *h : bc->empty;
 	hash_to_hex(h, hex);
@@ -501,6 +511,7 @@ static int req_result(struct bc_req *q, const char **why)
 	case 404: return -ENOENT;
 	case 401: case 403: return -EACCES;
 	case 400: return -EINVAL;
+	case 412: return -EBUSY;
 	case 413: return -EFBIG;
 	case 507: return -ENOSPC;
 	default: return -EIO;
@@ -703,7 +714,7 @@ int blockclient_node_put(struct blockclient *bc, const struct blockclient_nodes 
 }
 
 int blockclient_node_delete(struct blockclient *bc, const struct blockclient_nodes *ns,
-			    size_t i, const struct hash *h, struct err *e)
+			    size_t i, const struct hash *h, int64_t before, struct err *e)
 {
 	struct bc_req *q;
 	int r = node_check(ns, i, e);
@@ -714,7 +725,84 @@ int blockclient_node_delete(struct blockclient *bc, const struct blockclient_nod
 	if (q == NULL)
 		return -ENOMEM;
 	req_prepare(q, bc, ns, i, "DELETE", h, NULL, 0, NULL, 0);
+	q->before = before;
 	r = node_do(q, "DELETE", e);
+	slots_free(q, 1);
+	return r;
+}
+
+static int json_u64(const char *s, const char *key, uint64_t *out);
+
+/* One listing line: {"hash":"<64hex>","size":N,"mtime":N}. */
+static int list_parse_line(const char *s, size_t len, struct blockclient_listed *out)
+{
+	char line[256];
+	const char *p;
+	uint64_t v;
+
+	if (len >= sizeof(line))
+		return -EPROTO;
+	memcpy(line, s, len);
+	line[len] = '\0';
+	p = strstr(line, "\"hash\":\"");
+	if (p == NULL || hash_from_hex(&out->hash, p + 8, HASH_HEX_LEN) < 0 ||
+	    p[8 + HASH_HEX_LEN] != '"' || json_u64(line, "size", &out->size) < 0 ||
+	    json_u64(line, "mtime", &v) < 0)
+		return -EPROTO;
+	out->mtime = (int64_t)v;
+	return 0;
+}
+
+int blockclient_node_list(struct blockclient *bc, const struct blockclient_nodes *ns,
+			  size_t i, const struct hash *after, size_t limit,
+			  struct blockclient_listed *out, struct err *e)
+{
+	char hex[HASH_HEX_LEN + 1];
+	struct bc_req *q;
+	const char *why;
+	size_t n = 0;
+	int r = node_check(ns, i, e);
+
+	if (r < 0)
+		return r;
+	if (limit == 0 || limit > BLOCKCLIENT_LIST_MAX)
+		return err_set(e, -EINVAL, "list: limit %zu out of 1..%d", limit,
+			       BLOCKCLIENT_LIST_MAX);
+	q = slots_new(1, e);
+	if (q == NULL)
+		return -ENOMEM;
+	req_prepare(q, bc, ns, i, "GET", &bc->empty, NULL, 0, NULL, 0);
+	if (after != NULL)
+		hash_to_hex(after, hex);
+	else
+		hex[0] = '\0';
+	snprintf(q->target, sizeof(q->target), "/v1/blocks?after=%s&limit=%zu", hex, limit);
+	q->h.body_max = limit * 160 + 1;
+	req_start(q);
+	while (next_done(q, 1) == NULL && q->h.state != HTTPC_DONE)
+		;
+	r = req_result(q, &why);
+	if (r < 0) {
+		err_set(e, r, "GET /v1/blocks on %s: %s", blockclient_nodes_id(ns, i), why);
+		goto fail;
+	}
+	for (size_t pos = 0; pos < q->h.resp_n;) {
+		const char *s = (const char *)q->h.resp + pos;
+		const char *nl = memchr(s, '\n', q->h.resp_n - pos);
+		size_t len = nl != NULL ? (size_t)(nl - s) : q->h.resp_n - pos;
+
+		if (len > 0) {
+			if (n == limit || list_parse_line(s, len, &out[n]) < 0) {
+				r = err_set(e, -EPROTO, "GET /v1/blocks on %s: a malformed line",
+					    blockclient_nodes_id(ns, i));
+				goto fail;
+			}
+			n++;
+		}
+		pos += len + 1;
+	}
+	r = (int)n;
+fail:
 	slots_free(q, 1);
 	return r;
 }
@@ -753,6 +841,8 @@ static int space_parse(const struct httpc_req *h, struct blockclient_space *sp)
 	if (json_u64(body, "capacity", &sp->capacity) < 0 ||
 	    json_u64(body, "used", &sp->used) < 0 || json_u64(body, "free", &sp->free) < 0)
 		return -EPROTO;
+	if (json_u64(body, "requests", &sp->requests) < 0)
+		sp->requests = 0;       /* an older blockd */
 	return 0;
 }
 

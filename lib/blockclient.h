@@ -127,8 +127,29 @@ int blockclient_node_get(struct blockclient *bc, const struct blockclient_nodes 
 int blockclient_node_put(struct blockclient *bc, const struct blockclient_nodes *ns,
 			 size_t i, const struct hash *h, const void *data, size_t len,
 			 struct err *e);
+/* Delete h from node i. With before > 0 (Unix seconds) blockd deletes only a
+ * block whose mtime (its last PUT, a re-PUT included) is older than before,
+ * else refuses with 412, returned as -EBUSY: the GC's guard against a writer
+ * that re-uses the block meanwhile (docs/SCHEMA.md, "Orphans and garbage
+ * collection"). */
 int blockclient_node_delete(struct blockclient *bc, const struct blockclient_nodes *ns,
-			    size_t i, const struct hash *h, struct err *e);
+			    size_t i, const struct hash *h, int64_t before, struct err *e);
+#define BLOCKCLIENT_BEFORE_HEADER "X-Dnsfs-Unmodified-Before"
+
+/* One block as a node's listing (GET /v1/blocks) shows it. */
+struct blockclient_listed {
+	struct hash hash;
+	uint64_t size;
+	int64_t mtime;          /* Unix seconds of its last PUT */
+};
+#define BLOCKCLIENT_LIST_MAX 10000      /* = blockd's BLOCKSTORE_LIST_MAX */
+
+/* Up to limit (1..BLOCKCLIENT_LIST_MAX) blocks of node i with hashes above
+ * *after (NULL: from the first), in hash order, into out. Returns how many
+ * (fewer than limit: the end), or a negative errno. */
+int blockclient_node_list(struct blockclient *bc, const struct blockclient_nodes *ns,
+			  size_t i, const struct hash *after, size_t limit,
+			  struct blockclient_listed *out, struct err *e);
 
 /* ---- space ---------------------------------------------------------------- */
 
@@ -137,6 +158,7 @@ struct blockclient_space {
 	uint64_t capacity;      /* bytes the blocks may take */
 	uint64_t used;          /* bytes of the blocks stored */
 	uint64_t free;          /* room left: min(capacity - used, disk available) */
+	uint64_t requests;      /* requests it answered since it started (0: unknown) */
 };
 
 /* Ask every node of ns for its space, all in parallel: v[i] and rc[i] (0 or

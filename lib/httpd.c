@@ -63,6 +63,7 @@ const char *httpd_reason(int status)
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
 	case 413: return "Payload Too Large";
 	case 416: return "Range Not Satisfiable";
 	case 500: return "Internal Server Error";

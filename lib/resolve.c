@@ -136,6 +136,39 @@ int resolve_srv(struct resolve *r, const char *name, struct resolve_srv *out, si
 	return rc < 0 ? rc : (int)n;
 }
 
+int resolve_txt(struct resolve *r, const char *name, char *out, size_t outlen,
+		struct err *e)
+{
+	struct ub_result *res;
+	size_t n = 0;
+	int rc = lookup(r, name, WIRE_T_TXT, &res, e);
+
+	if (rc < 0)
+		return rc;
+	if (outlen > 0)
+		out[0] = '\0';
+	if (res->havedata && res->data[0] != NULL) {
+		const uint8_t *d = (const uint8_t *)res->data[0];
+		size_t len = (size_t)res->len[0];
+
+		for (size_t pos = 0; pos < len;) {
+			size_t sl = d[pos++];
+
+			if (pos + sl > len) {
+				rc = err_set(e, -EBADMSG, "%s TXT: malformed record", name);
+				break;
+			}
+			for (size_t k = 0; k < sl && n + 1 < outlen; k++)
+				out[n++] = (char)d[pos + k];
+			pos += sl;
+		}
+		if (outlen > 0)
+			out[n] = '\0';
+	}
+	ub_resolve_free(res);
+	return rc < 0 ? rc : (int)n;
+}
+
 /* Addresses of one type (A or AAAA). */
 static int addrs_of(struct resolve *r, const char *name, int type,
 		    char (*out)[RESOLVE_ADDR_MAX], size_t max, struct err *e)

@@ -36,6 +36,12 @@ struct resolve_srv {
 int resolve_srv(struct resolve *r, const char *name, struct resolve_srv *out, size_t max,
 		uint32_t *ttl, struct err *e);
 
+/* The first TXT record of name, its character-strings concatenated, into
+ * out (NUL-terminated, cut to outlen - 1). Returns its length, 0 when name
+ * has no TXT, or a negative errno as for resolve_srv. */
+int resolve_txt(struct resolve *r, const char *name, char *out, size_t outlen,
+		struct err *e);
+
 /* Addresses of name as text: its A records, or its AAAA records if it has
  * no A. Count, 0 if none, or a negative errno as for resolve_srv. */
 int resolve_addrs(struct resolve *r, const char *name, char (*out)[RESOLVE_ADDR_MAX],

@@ -2,6 +2,7 @@
  * bounds-checked reader and answered with its writer straight from the zone's
  * canonical rdata; nothing here touches a socket or mallocs per request. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -649,7 +650,7 @@ static void query_place(struct query *q, struct query_zinfo *zi, const uint8_t *
 		return;
 	}
 	if (query_place_sync(zi) < 0 ||
-	    (text = query_alloc(q, 32 + QUERY_PLACE_MAX * (PLACEMENT_ID_MAX + 1))) == NULL) {
+	    (text = query_alloc(q, 64 + QUERY_PLACE_MAX * (PLACEMENT_ID_MAX + 1))) == NULL) {
 		q->rcode = WIRE_RC_SERVFAIL;
 		return;
 	}
@@ -664,7 +665,10 @@ static void query_place(struct query *q, struct query_zinfo *zi, const uint8_t *
 		memcpy(text + len, pn->id, pn->id_len);
 		len += pn->id_len;
 	}
-	len += (size_t)sprintf(text + len, " rep=%u", q->ctx->o.place_replicas);
+	/* refs=: the committed records' count (applied before the commit is
+	 * durable, so never below what Redis holds): the GC's check (SCHEMA.md). */
+	len += (size_t)sprintf(text + len, " rep=%u refs=%" PRId64, q->ctx->o.place_replicas,
+			       zi->refs != NULL ? refs_get(zi->refs, &h) : (int64_t)0);
 	if ((rd = query_txt(q, text, len, &rdlen)) == NULL) {
 		q->rcode = WIRE_RC_SERVFAIL;
 		return;

@@ -490,6 +490,23 @@ static int mem_exec(struct memdb *db, int argc, const char **v, const size_t *l)
 		mem_prune(db, v[1], l[1]);
 		return 0;
 	}
+	if (eq(v[0], l[0], "XDEL") && argc >= 3) {
+		if ((rc = mem_obj(db, v[1], l[1], MT_STREAM, 0, &o)) == -ENOENT)
+			return 0;
+		if (rc < 0)
+			return rc;
+		for (int i = 2; i < argc; i++) {
+			for (size_t j = 0; j < o->ln; j++) {
+				if (o->list[j]->klen != l[i] || memcmp(o->list[j]->k, v[i], l[i]) != 0)
+					continue;
+				mitem_free(o->list[j]);
+				memmove(o->list + j, o->list + j + 1, (o->ln - j - 1) * sizeof(*o->list));
+				o->ln--;
+				break;
+			}
+		}
+		return 0;
+	}
 	if (eq(v[0], l[0], "XADD") && argc >= 5 && argc % 2 == 1 && eq(v[2], l[2], "*")) {
 		struct timeval tv;
 		struct cmdbuf enc = {0};
@@ -545,6 +562,7 @@ struct typename {
 
 struct store {
 	int memory;                     /* "memory" target: no Redis */
+	int sync_only;                  /* no loop, no commits (store_options) */
 	char *unix_path;                /* "unix:" target, or NULL */
 	char *host;                     /* "host:port" target */
 	int port;
@@ -1335,6 +1353,27 @@ static int load_orphan(const char *id, int argc, const char **v, const size_t *l
 	return c->fn(id, hex, strtoll(ts, NULL, 10), c->arg);
 }
 
+int store_ack_orphans(struct store *s, const struct zone *z, const char *const *ids,
+		      size_t n, struct err *e)
+{
+	char key[KEY_MAX];
+	struct cmdbuf b = {0};
+	int rc = 0;
+
+	zone_key(key, z->origin, "orphans");
+	/* in slices: one XDEL stays a reasonable command */
+	for (size_t i = 0; i < n && rc == 0; i += 256) {
+		cb_begin(&b);
+		cb_str(&b, "XDEL");
+		cb_str(&b, key);
+		for (size_t k = i; k < n && k < i + 256; k++)
+			cb_str(&b, ids[k]);
+		rc = run_sync(s, &b, 0, e);
+		cb_release(&b);
+	}
+	return rc;
+}
+
 int store_load_orphans(struct store *s, const struct zone *z,
 		       int (*fn)(const char *id, const char *hash, int64_t ts, void *arg),
 		       void *arg, struct err *e)
@@ -1957,7 +1996,7 @@ int store_commit(struct store *s, const struct store_batch *b, store_done_fn don
 	struct commit *c;
 	int rc;
 
-	if (s->failed || s->freeing)
+	if (s->failed || s->freeing || s->sync_only)
 		return -EIO;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -ENOMEM;
@@ -2060,8 +2099,25 @@ struct store *store_new(const struct store_options *o, struct err *e)
 	s->journal_max = o->journal_max ? o->journal_max : 10000;
 	s->timeout_ms = o->timeout_ms ? o->timeout_ms : 10000;
 	s->max_reconnect = o->max_reconnect ? o->max_reconnect : 5;
+	s->sync_only = o->sync_only;
 	if (parse_target(s, o->target, e) < 0)
 		goto fail;
+	if (s->sync_only) {
+		/* the blocking link only, and only on a schema this code reads */
+		if (s->memory && (s->mem = calloc(1, sizeof(*s->mem))) == NULL) {
+			err_set(e, -ENOMEM, "store: out of memory");
+			goto fail;
+		}
+		if (!s->memory) {
+			struct sigaction psa;
+
+			if (sigaction(SIGPIPE, NULL, &psa) == 0 && psa.sa_handler == SIG_DFL)
+				signal(SIGPIPE, SIG_IGN);
+			if (check_schema(s, &have, e) < 0)
+				goto fail;
+		}
+		return s;
+	}
 	if (s->base == NULL) {
 		err_set(e, -EINVAL, "store: no event base");
 		goto fail;

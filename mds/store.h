@@ -21,7 +21,8 @@
  *                                  (ts: Unix time in seconds of the commit).
  *                                  Candidates only: a later commit may
  *                                  reference the hash again, so GC re-checks
- *                                  the refs hash before deleting a block.
+ *                                  the count before deleting a block, and
+ *                                  trims entries it has dealt with (XDEL).
  *
  * Failure is fail-stop: if Redis answers a commit with an error, the
  * connection drops with commits pending, or no reply comes within the
@@ -57,6 +58,9 @@ struct store_options {
 	unsigned journal_max;           /* diffs kept per zone for IXFR (default 10000) */
 	unsigned timeout_ms;            /* a commit's reply must come within (default 10000) */
 	unsigned max_reconnect;         /* attempts to re-open a dropped idle link (default 5) */
+	int sync_only;                  /* no event loop (base may be NULL) and no
+					 * commits: loads and store_ack_orphans only,
+					 * for a tool (dnsfsctl gc) beside the mds */
 	int allow_volatile;             /* accept a Redis with appendonly no (tests only):
 					 * otherwise store_new refuses it, as commits would
 					 * be acknowledged before they are durable */
@@ -119,6 +123,11 @@ int store_load_journal(struct store *s, const struct zone *z,
 int store_load_orphans(struct store *s, const struct zone *z,
 		       int (*fn)(const char *id, const char *hash, int64_t ts, void *arg),
 		       void *arg, struct err *e);
+/* Synchronous: remove the entries ids[0..n) from the orphan stream of z once
+ * the GC has dealt with them (ids not there are ignored). Only the GC trims
+ * the stream; a hash that becomes an orphan again gets a new entry. */
+int store_ack_orphans(struct store *s, const struct zone *z, const char *const *ids,
+		      size_t n, struct err *e);
 /* A non-zero return of any load callback stops the load and is returned. */
 
 /* Asynchronous: queue b (copied; the caller may release its txn after this

@@ -160,6 +160,7 @@ INTEGRATION_TESTS += tests/integration/fuse-fcntl.sh
 INTEGRATION_TESTS += tests/integration/fuse-data.sh
 INTEGRATION_TESTS += tests/integration/top.sh
 INTEGRATION_TESTS += tests/integration/admin.sh
+INTEGRATION_TESTS += tests/integration/gc.sh
 
 # Helper programs the scripts start.
 # tsig_echo: a signed-answer DNS server for tsig-interop.sh

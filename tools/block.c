@@ -34,12 +34,6 @@ struct block_opts {
 	int verbose;
 };
 
-/* A client on the cluster's nodes, and where they came from. */
-struct block_ctx {
-	struct blockclient *bc;
-	struct tsig_keyring kr;
-	char source[128];       /* "SRV _blockd._tcp.Z (6 nodes)" or "DNSFS_BLOCKD ..." */
-};
 
 /* A ref line: `size=N rep=R|ec=K+M` and refs. */
 struct refline {
@@ -847,4 +841,23 @@ int block_cmd(int argc, char **argv, struct err *e)
 	ctx_close(&c);
 	refline_release(&l);
 	return r;
+}
+
+int block_ctx_open(struct block_ctx *c, const char *dir, int verbose, struct err *e)
+{
+	struct block_opts o;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	o.dir = dir;
+	o.verbose = verbose;
+	r = ctx_open(c, &o, e);
+	if (r < 0)
+		ctx_close(c);
+	return r;
+}
+
+void block_ctx_close(struct block_ctx *c)
+{
+	ctx_close(c);
 }

@@ -13,6 +13,7 @@
 #include "rebalance.h"
 #include "top.h"
 #include "fsadmin.h"
+#include "gc.h"
 
 /* A subcommand gets argv starting at its own name and returns an exit status
  * (0 ok, 2 usage, or its own like status's 3), or a negative errno with the
@@ -27,6 +28,7 @@ static const struct command commands[] = {
 	{ "cluster", cluster_cmd, "run a whole cluster on this host (up, status, down)" },
 	{ "mount", cluster_mount_cmd, "mount one more client of a cluster (--dir DIR MNT)" },
 	{ "top", top_cmd, "per-node cpu, io, request rates and latency, and the bottleneck" },
+	{ "gc", gc_cmd, "delete blocks no committed record references (--dir D [--grace S] [--once])" },
 	{ "block", block_cmd, "store and read blocks, show placement (put, get, place, stat)" },
 	{ "node", node_cmd, "list, add, drain and remove block daemons (ls, add, drain, remove)" },
 	{ "rebalance", rebalance_cmd, "move blocks to where the current node set places them" },

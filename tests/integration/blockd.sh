@@ -171,6 +171,23 @@ check_eq "the same DELETE header again (replay): 401" 401 \
 check_match "  reason: replayed nonce" 'replayed nonce' "$(cat "$TMP/body")"
 check_eq "DELETE of an absent block: 404" 404 "$(req DELETE "/v1/blocks/$B")"
 
+# ---- the GC's conditional DELETE (X-Dnsfs-Unmodified-Before) -----------------
+check_eq "PUT B again: 201" 201 "$(req PUT "/v1/blocks/$B" "$TMP/b")"
+now=$(date +%s)
+check_eq "DELETE of a block stored after the cut-off: 412" 412 \
+	"$(req DELETE "/v1/blocks/$B" "" -H "X-Dnsfs-Unmodified-Before: $((now - 60))")"
+check_eq "  still there" 200 "$(fetch "/v1/blocks/$B")"
+check_eq "a cut-off that is not a number: 400" 400 \
+	"$(req DELETE "/v1/blocks/$B" "" -H "X-Dnsfs-Unmodified-Before: soon")"
+touch -d @$((now - 120)) "$DATA"/*/"$B"
+check_eq "re-PUT of the aged block (a writer's dedup): 200" 200 "$(req PUT "/v1/blocks/$B" "$TMP/b")"
+check_eq "  refreshes its age: DELETE before $((now - 60)) still 412" 412 \
+	"$(req DELETE "/v1/blocks/$B" "" -H "X-Dnsfs-Unmodified-Before: $((now - 60))")"
+touch -d @$((now - 120)) "$DATA"/*/"$B"
+check_eq "an aged block, unused since: DELETE 204" 204 \
+	"$(req DELETE "/v1/blocks/$B" "" -H "X-Dnsfs-Unmodified-Before: $((now - 60))")"
+check_eq "  gone" 404 "$(fetch "/v1/blocks/$B")"
+
 # ---- too large ------------------------------------------------------------
 head -c $((4 * 1024 * 1024 + 1)) /dev/zero >"$TMP/big"
 BIG=$(hash_of "$TMP/big")

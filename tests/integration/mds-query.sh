@@ -179,7 +179,7 @@ nsup "$TMP/tsig.key" "${cmds[@]}"
 check "blockd SRV records added" test $? -eq 0
 hash=$(printf %s some-block | sha256sum | cut -c1-64)
 out=$(D +short "${hash:0:32}.${hash:32:32}.place.$Z" TXT)
-check_match "place: TXT lists the ranked nodes" "^\"nodes=blockd-[1-4]\.n\.$Z,blockd-[1-4]\.n\.$Z,blockd-[1-4]\.n\.$Z,blockd-[1-4]\.n\.$Z rep=3\"$" "$out"
+check_match "place: TXT lists the ranked nodes" "^\"nodes=blockd-[1-4]\.n\.$Z,blockd-[1-4]\.n\.$Z,blockd-[1-4]\.n\.$Z,blockd-[1-4]\.n\.$Z rep=3 refs=0\"$" "$out"
 check_eq "place: another hash, another answer is still 4 nodes" 4 \
 	"$(D +short "$(printf '%032d' 0).${hash:32:32}.place.$Z" TXT | tr ',' '\n' | grep -c blockd-)"
 check_eq "place: malformed hash label is NXDOMAIN" NXDOMAIN "$(status "xyz.${hash:32:32}.place.$Z" TXT)"

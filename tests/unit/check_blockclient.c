@@ -589,9 +589,9 @@ START_TEST(httpc_chunked_and_sizes)
 	uint64_t size = 0;
 	ck_assert_int_eq(blockclient_node_head(bc, ns, 0, &h, &size, &e), 0);
 	ck_assert_uint_eq(size, 100000);
-	ck_assert_int_eq(blockclient_node_delete(bc, ns, 0, &h, &e), 0);
+	ck_assert_int_eq(blockclient_node_delete(bc, ns, 0, &h, 0, &e), 0);
 	ck_assert_int_eq(blockclient_node_head(bc, ns, 0, &h, &size, &e), -ENOENT);
-	ck_assert_int_eq(blockclient_node_delete(bc, ns, 0, &h, &e), -ENOENT);
+	ck_assert_int_eq(blockclient_node_delete(bc, ns, 0, &h, 0, &e), -ENOENT);
 	blockclient_nodes_put(ns);
 	blockclient_free(bc);
 	free(d);

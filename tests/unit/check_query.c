@@ -102,6 +102,8 @@ static void add_srv(const char *owner, uint16_t weight, const char *target)
 	add_rr(owner, WIRE_T_SRV, 120, rd, (uint16_t)(6 + rd_name(rd + 6, target)));
 }
 
+#define REF_HEX "ffeeddccbbaa99887766554433221100fedcba9876543210fedcba9876543210"
+
 static void build_zone(void)
 {
 	uint8_t rd[600];
@@ -125,6 +127,8 @@ static void build_zone(void)
 	add_a("ns1." APEX, 1);
 	/* dentry -> inode */
 	add_txt("1234.i." APEX, "v=1 type=f mode=0644 size=5");
+	/* an inode holding one block twice: the place TXT counts 2 refs */
+	add_txt("1235.i." APEX, "v=1 type=f mode=0644 size=10 b=0:5:" REF_HEX " b=5:5:" REF_HEX);
 	add_name_rr("0123456789abcdef0123456789abcdef.1.d." APEX, WIRE_T_CNAME, "1234.i." APEX);
 	/* a chain of two, a loop, a dangling target, one leaving the zone */
 	add_name_rr("c1." APEX, WIRE_T_CNAME, "c2." APEX);
@@ -593,7 +597,7 @@ START_TEST(test_place)
 	len = (size_t)sprintf(want, "nodes=");
 	for (size_t i = 0; i < n; i++)
 		len += (size_t)sprintf(want + len, "%s%s", i ? "," : "", p->nodes[idx[i]].id);
-	sprintf(want + len, " rep=3");
+	sprintf(want + len, " rep=3 refs=0");       /* no record holds this block */
 	placement_free(p);
 
 	snprintf(qn, sizeof(qn), "%.32s.%.32s.place." APEX, hex, hex + 32);
@@ -621,6 +625,12 @@ START_TEST(test_place)
 	ck_assert_int_eq(rcode(ask(mkq(qn, WIRE_T_TXT))), WIRE_RC_NXDOMAIN);
 	snprintf(qn, sizeof(qn), "x.%.32s.%.32s.place." APEX, hex, hex + 32);
 	ck_assert_int_eq(rcode(ask(mkq(qn, WIRE_T_TXT))), WIRE_RC_NXDOMAIN);
+	/* refs=: how many times committed records reference the block (GC) */
+	snprintf(qn, sizeof(qn), "%.32s.%.32s.place." APEX, REF_HEX, REF_HEX + 32);
+	r = ask(mkq(qn, WIRE_T_TXT));
+	ck_assert_uint_eq(r->h.ancount, 1);
+	ck_assert_uint_ge(r->rr[0].rd[0], 7);
+	ck_assert_int_eq(memcmp(r->rr[0].rd + 1 + r->rr[0].rd[0] - 7, " refs=2", 7), 0);
 }
 END_TEST
 
