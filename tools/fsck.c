@@ -606,7 +606,7 @@ static int put_copy(struct fsck *f, const struct blockclient_nodes *ns, size_t i
 		    const struct hash *h, const void *data, size_t len, int was, struct err *e)
 {
 	if (was == -EBADMSG) {
-		int r = blockclient_node_delete(f->bc, ns, i, h, e);
+		int r = blockclient_node_delete(f->bc, ns, i, h, 0, e);
 
 		if (r < 0 && r != -ENOENT)
 			return r;

@@ -183,7 +183,7 @@ static void delete_one(struct blockclient *bc, const struct blockclient_nodes *n
 
 		if (!(now & (1ull << i)) || (w->mask & (1ull << i)))
 			continue;
-		if (blockclient_node_delete(bc, ns, i, &w->h, &why) < 0) {
+		if (blockclient_node_delete(bc, ns, i, &w->h, 0, &why) < 0) {
 			t->failed++;
 			fprintf(stderr, "rebalance: %s: delete on %s: %s\n", hex,
 				blockclient_nodes_id(ns, i), why.msg);
