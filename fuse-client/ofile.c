@@ -6,8 +6,17 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ofile.h"
+
+static int64_t mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
 
 enum { SRC_BASE, SRC_NEW, SRC_ZERO };
 
@@ -17,6 +26,7 @@ struct chunk {
 	int dirty;              /* buf holds changes not stored yet */
 	uint32_t mlo, mhi;      /* bytes written since the last commit */
 	struct record_refs nrefs; /* SRC_NEW: stored, not committed */
+	int64_t stored_at;      /* SRC_NEW: when (monotonic seconds) */
 	uint64_t used;          /* LRU tick */
 };
 
@@ -171,6 +181,7 @@ static int chunk_store(struct ofile *of, size_t i, struct err *e)
 	record_refs_release(&c->nrefs);
 	c->nrefs = nr;
 	c->src = nr.n > 0 ? SRC_NEW : SRC_ZERO;
+	c->stored_at = mono_sec();
 	c->dirty = 0;
 	return 0;
 }
@@ -571,7 +582,12 @@ int ofile_store(struct ofile *of, size_t inline_max, struct record_refs *out,
 	for (size_t i = 0; i < n; i++) {
 		struct chunk *c = &of->c[i];
 
-		if (c->src == SRC_BASE && !c->dirty && chunk_straddles(of, i)) {
+		/* blocks stored long ago and not committed yet may be taken for
+		 * a crashed client's by the GC once its grace has passed: put
+		 * them again (a re-PUT renews a block's time on blockd) */
+		if ((c->src == SRC_BASE && !c->dirty && chunk_straddles(of, i)) ||
+		    (c->src == SRC_NEW && !c->dirty &&
+		     mono_sec() - c->stored_at > OFILE_REFRESH_SEC)) {
 			if ((r = chunk_load(of, i, 1, e)) < 0)
 				return r;
 			c->dirty = 1;

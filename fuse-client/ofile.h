@@ -18,6 +18,9 @@
 #define OFILE_LOADED_MAX 16     /* chunk buffers kept per file (64 MiB) */
 #define OFILE_PARALLEL 8        /* chunks stored or fetched at once */
 #define OFILE_READAHEAD 4       /* chunks a sequential reader fetches at once */
+#define OFILE_REFRESH_SEC 240   /* uncommitted blocks older than this are put
+				 * again before the commit: well within the
+				 * GC's default grace of 600 s */
 
 /* How new content is stored: full chunks as stripes (k > 0) when enough
  * nodes are writable, partial chunks and fallbacks as replicas. */
