@@ -77,7 +77,7 @@ check_eq "place exits 0" 0 "$?"
 h=$(awk '/^block /{print $2; exit}' "$TMP/place.out")
 check_match "place names a block" '^[0-9a-f]{64}$' "$h"
 dnodes=$(D +short "${h:0:32}.${h:32:32}.place.$Z" TXT | tr -d '" ')
-pnodes=$(awk '/^  place: /{print $2 $3; exit}' "$TMP/place.out")
+pnodes=$(awk '/^  place: /{$1 = ""; gsub(/ /, ""); print; exit}' "$TMP/place.out")
 check_eq "place names the nodes dig ... place names" "$dnodes" "$pnodes"
 check_match "and says which of them hold it" '3 nodes hold it' "$(cat "$TMP/place.out")"
 
