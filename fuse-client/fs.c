@@ -43,6 +43,8 @@
 #define FS_COMMIT_TRIES 40      /* a content commit tries harder, with
 				 * back-off: about 10 s in all at most */
 #define FS_OPEN_BUCKETS 256     /* hash chains of the open-file table */
+#define FS_AUTOCOMMIT_CHUNKS 64 /* uncommitted 4 MiB chunks that make a write
+				 * commit: 64 stripe refs, 2-3 pages */
 #define FS_CACHE_BYTES (1ull << 30) /* default bound of the block cache */
 #define FS_EC_K 4               /* default stripe of a full 4 MiB chunk: */
 #define FS_EC_M 2               /*   4 data + 2 parity blocks of 1 MiB */
@@ -95,6 +97,8 @@ struct fs_open {
 	struct record_time wtime;
 	int unlinked;                   /* its last name went while open here */
 	int gone;                       /* removed by another client */
+	int pages_regular;              /* the base's pages hold 32 refs each
+					 * but the last (so pages can be kept) */
 };
 
 /* A listing entry with its bucket key (dirbucket_key of the name). */
@@ -335,11 +339,13 @@ static void inode_entry(const struct fs_inode *in, struct fuse_entry_param *ep)
 /* All refs of a file version: those in the inode, then its block-map
  * pages (fetched fresh), in offset order, appended to out. */
 static int refs_load(struct fs *fs, const struct fs_inode *in, struct record_refs *out,
-		     struct err *e)
+		     int *regular, struct err *e)
 {
 	char *text = NULL;
 	int r = 0;
 
+	if (regular != NULL)
+		*regular = in->r.refs.n == 0;   /* refs in pages only */
 	for (size_t i = 0; r == 0 && i < in->r.refs.n; i++)
 		r = record_refs_add_ref(out, &in->r.refs.v[i], e);
 	if (r == 0 && in->r.pages > 0 && (text = malloc(RECORD_PAGE_TEXT_MAX + 1)) == NULL)
@@ -366,6 +372,8 @@ static int refs_load(struct fs *fs, const struct fs_inode *in, struct record_ref
 		}
 		for (size_t i = 0; r == 0 && i < page.refs.n; i++)
 			r = record_refs_add_ref(out, &page.refs.v[i], e);
+		if (regular != NULL && p + 1 < in->r.pages && page.refs.n != RECORD_PAGE_REFS)
+			*regular = 0;
 		record_page_release(&page);
 	}
 	free(text);
@@ -435,6 +443,8 @@ struct change {
 	uint64_t size;
 	const uint8_t *data;            /*   inline (size <= RECORD_INLINE_MAX) */
 	const struct record_refs *refs; /*   or these refs */
+	const struct record_refs *base_refs; /* all refs of cur in its pages,
+					 * 32 a page (NULL: unknown) */
 	int mtime_set;                  /*   mtime: this, not now */
 	struct record_time mtime;
 	int to_set;                     /* FUSE_SET_ATTR_* (not SIZE) */
@@ -462,6 +472,27 @@ static int sgid_killed(const struct change *ch, const struct record_inode *r)
 {
 	return ch->kill_sgid && ch->who != NULL && r->type != RECORD_DIR &&
 	       (r->mode & (S_ISGID | S_IXGRP)) == S_ISGID && !cred_keeps_sgid(ch->who, r->gid);
+}
+
+static int ref_same(const struct record_ref *x, const struct record_ref *y)
+{
+	return x->off == y->off && x->len == y->len && x->k == y->k && x->m == y->m &&
+	       memcmp(x->h, y->h, record_ref_nhash(x) * sizeof(*x->h)) == 0;
+}
+
+/* Do a and b hold the same refs in the page that starts at ref i? */
+static int page_same(const struct record_refs *a, const struct record_refs *b, size_t i)
+{
+	size_t na = a->n > i ? a->n - i : 0, nb = b->n > i ? b->n - i : 0;
+
+	na = na < RECORD_PAGE_REFS ? na : RECORD_PAGE_REFS;
+	nb = nb < RECORD_PAGE_REFS ? nb : RECORD_PAGE_REFS;
+	if (na != nb || na == 0)
+		return 0;
+	for (size_t j = i; j < i + na; j++)
+		if (!ref_same(&a->v[j], &b->v[j]))
+			return 0;
+	return 1;
 }
 
 /* Apply ch to the copy nr of cur; block-map pages go into u. */
@@ -504,6 +535,14 @@ static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record
 				struct record_page pg;
 				char name[RECORD_NAME_BUF];
 
+				/* a page the old version has with the same refs stays
+				 * as it is: a commit rewrites only what changed, so one
+				 * UPDATE (64 KiB) carries a large file's growth */
+				if (pages < cur->r.pages && ch->base_refs != NULL &&
+				    page_same(ch->base_refs, ch->refs, i)) {
+					pages++;
+					continue;
+				}
 				record_page_init(&pg);
 				pg.page = pages;
 				for (size_t j = i; r == 0 && j < ch->refs->n && j < i + RECORD_PAGE_REFS; j++) {
@@ -731,11 +770,12 @@ static void store_policy(const struct fs *fs, const struct record_inode *r,
 }
 
 /* An ofile over the content of version in. */
-static int ofile_of(struct fs *fs, const struct fs_inode *in, struct ofile **out, struct err *e)
+static int ofile_of(struct fs *fs, const struct fs_inode *in, struct ofile **out,
+		    int *regular, struct err *e)
 {
 	struct record_refs refs = { 0 };
 	struct ofile_store_policy pol;
-	int r = refs_load(fs, in, &refs, e);
+	int r = refs_load(fs, in, &refs, regular, e);
 
 	store_policy(fs, &in->r, &pol);
 	if (r == 0)
@@ -754,7 +794,7 @@ static int open_sync(struct fs *fs, struct fs_open *o, const struct fs_inode *in
 	if (in->rdlen == o->base.rdlen && memcmp(in->rdata, o->base.rdata, in->rdlen) == 0)
 		return 0;
 	if (!content_same(&in->r, &o->base.r)) {
-		r = refs_load(fs, in, &refs, e);
+		r = refs_load(fs, in, &refs, &o->pages_regular, e);
 		if (r == 0)
 			r = ofile_rebase(o->of, in->r.size, in->r.data, in->r.datalen, &refs, e);
 		record_refs_release(&refs);
@@ -777,7 +817,7 @@ static int open_get(struct fs *fs, const struct fs_inode *in, struct fs_open **o
 			return err_set(e, -ENOMEM, "out of memory");
 		pthread_mutex_init(&n->mu, NULL);
 		n->ino = in->ino;
-		if ((r = inode_copy(in, &n->base, e)) < 0 || (r = ofile_of(fs, in, &n->of, e)) < 0) {
+		if ((r = inode_copy(in, &n->base, e)) < 0 || (r = ofile_of(fs, in, &n->of, &n->pages_regular, e)) < 0) {
 			open_free(n);
 			return r;
 		}
@@ -852,13 +892,17 @@ static int open_commit(struct fs *fs, struct fs_open *o, struct err *e)
 			ch.refs = data != NULL ? NULL : &refs;
 			ch.mtime_set = o->written;
 			ch.mtime = o->wtime;
+			ch.base_refs = o->base.r.pages > 0 && o->pages_regular
+				       ? ofile_base(o->of) : NULL;
 		} else {
 			r = 0;
 		}
 		if (r == 0)
 			r = inode_cas_once(fs, &o->base, &ch, e);
-		if (r == 0 && ch.content)
+		if (r == 0 && ch.content) {
 			r = ofile_committed(o->of, &refs, e);
+			o->pages_regular = 1;   /* as change_apply cut them */
+		}
 		record_refs_release(&refs);
 		if (r == 0) {
 			o->pend_set = 0;
@@ -2352,6 +2396,12 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		o->written = 1;
 		o->wtime = now_time();
 		o->pend_set &= ~FUSE_SET_ATTR_MTIME;    /* the write's time wins */
+		/* a long write commits as it goes, so that one UPDATE (at most
+		 * 64 KiB: a few block-map pages of stripes) carries each step */
+		if (ofile_pending(o->of) >= FS_AUTOCOMMIT_CHUNKS &&
+		    open_commit(req_fs(req), o, &e) < 0)
+			log_warn("inode %llu: commit during a long write: %s (the next fsync "
+				 "or close tries again)", (unsigned long long)ino, e.msg);
 	}
 	pthread_mutex_unlock(&o->mu);
 	if (r == 0)

@@ -374,6 +374,20 @@ uint64_t ofile_size(const struct ofile *of)
 	return of->size;
 }
 
+const struct record_refs *ofile_base(const struct ofile *of)
+{
+	return &of->base;
+}
+
+size_t ofile_pending(const struct ofile *of)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < of->nc; i++)
+		n += of->c[i].src == SRC_NEW || of->c[i].dirty;
+	return n;
+}
+
 int ofile_dirty(const struct ofile *of)
 {
 	return of->changed;

@@ -39,6 +39,10 @@ int ofile_new(struct ofile **out, struct blockclient *bc, const struct ofile_sto
 void ofile_free(struct ofile *of);     /* of may be NULL */
 
 uint64_t ofile_size(const struct ofile *of);
+/* The refs of the committed version (all pages, in order). */
+const struct record_refs *ofile_base(const struct ofile *of);
+/* Chunks stored or dirty since the last commit. */
+size_t ofile_pending(const struct ofile *of);
 /* Changed since the last commit (content or size). */
 int ofile_dirty(const struct ofile *of);
 

@@ -41,6 +41,20 @@ ino=$(stat -c %i "$M/big")
 check_match "its refs are in block-map pages" 'pages=[1-9]' "$(D +short "$ino.i.$Z" TXT)"
 check_match "page 0 holds 4+2 stripes" 's=0:4194304:4\+2:' "$(D +tcp +short "0.$ino.m.$Z" TXT | tr -d '" ')"
 
+# ---- a file larger than one UPDATE can describe at once ---------------------------
+# 600 MiB = 150 stripes in 5 block-map pages of ~14 KiB: more than a 64 KiB
+# UPDATE holds, so the mount commits as the write goes and keeps pages that
+# did not change
+head -c $((600 << 20)) /dev/urandom >"$TMP/ref/huge"
+check "write a 600 MiB file with fsync" dd if="$TMP/ref/huge" of="$M/huge" bs=1M conv=fsync status=none
+hino=$(stat -c %i "$M/huge")
+check_match "its inode has 5 block-map pages" 'pages=5' "$(D +short "$hino.i.$Z" TXT)"
+dd if="$TMP/patch" of="$TMP/ref/huge" bs=1000000 seek=300 conv=notrunc status=none
+check "overwrite 3 MB at 300 MB in place" \
+	dd if="$TMP/patch" of="$M/huge" bs=1000000 seek=300 conv=notrunc status=none
+check "the second mount reads all 600 MiB identical" cmp "$M2/huge" "$TMP/ref/huge"
+rm -f "$M/huge" "$TMP/ref/huge"
+
 # ---- unlinked while open ----------------------------------------------------
 out=$(python3 - "$M/doomed" <<'EOF'
 import os, sys
