@@ -1162,6 +1162,26 @@ fail:
 /* What a stripe read knows about each chunk. */
 enum { CH_UNTRIED = 0, CH_BUSY, CH_GOOD, CH_BAD };
 
+/* The next ranking index to search for chunk c (advancing spare_next[c]
+ * over n..no-1, then 0..n-1 without c itself), or no when all are tried. */
+static size_t spare_at(size_t *spare_next, unsigned c, size_t n, size_t no)
+{
+	for (;;) {
+		size_t t = spare_next[c];
+
+		if (t >= n + no)
+			return no;
+		spare_next[c]++;
+		if (t < no) {
+			if (t >= n)
+				return t;       /* past the stripe's nodes */
+			continue;
+		}
+		if (t - no < n && t - no != c && t - no < no)
+			return t - no;  /* the stripe's other nodes */
+	}
+}
+
 int blockclient_get_ec(struct blockclient *bc, const struct hash *h, unsigned k,
 		       unsigned m, void *out, size_t len, struct err *e)
 {
@@ -1254,16 +1274,23 @@ int blockclient_get_ec(struct blockclient *bc, const struct hash *h, unsigned k,
 			busy++;
 		}
 		/* ... then any chunk not yet good on the nodes past the stripe's
-		 * (where a write puts a chunk whose node failed). */
+		 * (where a write puts a chunk whose node failed), then on the
+		 * stripe's other nodes (where the chunk was at home under the
+		 * node set before a node was added or drained: a rebalance in
+		 * progress). spare_next[c] counts n, n+1, ..., no-1, 0, ..., n-1. */
 		for (unsigned c = 0; want > 0 && c < n; c++) {
 			unsigned s = 0;
+			size_t at;
 
 			if (state[c] == CH_GOOD || state[c] == CH_BUSY ||
-			    (state[c] == CH_UNTRIED && c < no) || spare_next[c] >= no)
+			    (state[c] == CH_UNTRIED && c < no))
+				continue;
+			at = spare_at(spare_next, c, n, no);
+			if (at >= no)
 				continue;
 			while (slot[s].busy)
 				s++;
-			req_prepare(&slot[s], bc, ns, order[spare_next[c]++], "GET", &h[c], NULL, 0,
+			req_prepare(&slot[s], bc, ns, order[at], "GET", &h[c], NULL, 0,
 				    ptr[c], chunk);
 			slot[s].chunk = (int)c;
 			req_start(&slot[s]);
