@@ -502,7 +502,7 @@ int top_cmd(int argc, char **argv, struct err *e)
 	int64_t next;
 	int r;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {     /* every option takes a value */
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		char *end = NULL;
 
@@ -525,7 +525,6 @@ int top_cmd(int argc, char **argv, struct err *e)
 		} else {
 			goto bad;
 		}
-		i++;
 	}
 	if (dir == NULL)
 		goto bad;
