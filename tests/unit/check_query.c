@@ -626,7 +626,7 @@ START_TEST(test_place)
 	snprintf(qn, sizeof(qn), "x.%.32s.%.32s.place." APEX, hex, hex + 32);
 	ck_assert_int_eq(rcode(ask(mkq(qn, WIRE_T_TXT))), WIRE_RC_NXDOMAIN);
 	/* refs=: how many times committed records reference the block (GC) */
-	snprintf(qn, sizeof(qn), "%.32s.%.32s.place." APEX, REF_HEX, REF_HEX + 32);
+	snprintf(qn, sizeof(qn), "%.32s.%.32s.place." APEX, REF_HEX, &REF_HEX[32]);
 	r = ask(mkq(qn, WIRE_T_TXT));
 	ck_assert_uint_eq(r->h.ancount, 1);
 	ck_assert_uint_ge(r->rr[0].rd[0], 7);
