@@ -916,6 +916,54 @@ START_TEST(ec_write_uses_spares_and_read_finds_them)
 }
 END_TEST
 
+/* Move the blob h from fake a to fake b (a chunk left at its old home). */
+static void fake_move(int a, int b, const struct hash *h)
+{
+	struct blob moved = { 0 };
+
+	pthread_mutex_lock(&fakes[a].lock);
+	for (size_t j = 0; j < fakes[a].nblobs; j++)
+		if (hash_equal(&fakes[a].blobs[j].h, h)) {
+			moved = fakes[a].blobs[j];
+			fakes[a].blobs[j] = fakes[a].blobs[--fakes[a].nblobs];
+			break;
+		}
+	pthread_mutex_unlock(&fakes[a].lock);
+	ck_assert_ptr_nonnull(moved.data);
+	pthread_mutex_lock(&fakes[b].lock);
+	fakes[b].blobs[fakes[b].nblobs++] = moved;
+	pthread_mutex_unlock(&fakes[b].lock);
+}
+
+START_TEST(ec_read_finds_chunks_on_other_stripe_nodes)
+{
+	/* A rebalance in progress: chunks still sit where the node set before
+	 * it placed them, which is another node of the stripe now. With both
+	 * parity nodes down, only a search of the stripe's other nodes finds
+	 * the two data chunks that swapped homes. */
+	struct blockclient *bc = client(6, 1);
+	size_t len = 100000;
+	uint8_t *d = random_bytes(len, 12), *back = malloc(len);
+	struct hash h[6];
+	struct err e = { 0 };
+	int home0, home1;
+
+	put_stripe(bc, d, len, 4, 2, h);
+	home0 = ranked(bc, &h[0], 0);
+	home1 = ranked(bc, &h[0], 1);
+	fake_move(home0, home1, &h[0]);
+	fake_move(home1, home0, &h[1]);
+	fake_kill(&fakes[ranked(bc, &h[0], 4)]);
+	fake_kill(&fakes[ranked(bc, &h[0], 5)]);
+	memset(back, 0, len);
+	ck_assert_msg(blockclient_get_ec(bc, h, 4, 2, back, len, &e) == 0, "%s", e.msg);
+	ck_assert_mem_eq(back, d, len);
+	blockclient_free(bc);
+	free(d);
+	free(back);
+}
+END_TEST
+
 START_TEST(ec_small_and_odd)
 {
 	struct blockclient *bc = client(8, 1);
@@ -1211,6 +1259,7 @@ static Suite *blockclient_suite(void)
 	tcase_add_test(tc, ec_chunks_on_distinct_ranked_nodes);
 	tcase_add_test(tc, ec_reads_with_m_lost);
 	tcase_add_test(tc, ec_write_uses_spares_and_read_finds_them);
+	tcase_add_test(tc, ec_read_finds_chunks_on_other_stripe_nodes);
 	tcase_add_test(tc, ec_small_and_odd);
 	tcase_add_test(tc, stripe_encode_in_place);
 	suite_add_tcase(s, tc);
