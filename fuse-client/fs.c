@@ -45,6 +45,7 @@
 #define FS_OPEN_BUCKETS 256     /* hash chains of the open-file table */
 #define FS_AUTOCOMMIT_CHUNKS 64 /* uncommitted 4 MiB chunks that make a write
 				 * commit: 64 stripe refs, 2-3 pages */
+#define FS_AUTOCOMMIT_SEC 120   /* or the age of the oldest uncommitted one */
 #define FS_CACHE_BYTES (1ull << 30) /* default bound of the block cache */
 #define FS_EC_K 4               /* default stripe of a full 4 MiB chunk: */
 #define FS_EC_M 2               /*   4 data + 2 parity blocks of 1 MiB */
@@ -2397,8 +2398,11 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		o->wtime = now_time();
 		o->pend_set &= ~FUSE_SET_ATTR_MTIME;    /* the write's time wins */
 		/* a long write commits as it goes, so that one UPDATE (at most
-		 * 64 KiB: a few block-map pages of stripes) carries each step */
-		if (ofile_pending(o->of) >= FS_AUTOCOMMIT_CHUNKS &&
+		 * 64 KiB: a few block-map pages of stripes) carries each step,
+		 * and so that no stored block waits for its commit long enough
+		 * for gc's grace (default 600 s) to take it */
+		if ((ofile_pending(o->of) >= FS_AUTOCOMMIT_CHUNKS ||
+		     ofile_pending_age(o->of) >= FS_AUTOCOMMIT_SEC) &&
 		    open_commit(req_fs(req), o, &e) < 0)
 			log_warn("inode %llu: commit during a long write: %s (the next fsync "
 				 "or close tries again)", (unsigned long long)ino, e.msg);

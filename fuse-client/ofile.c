@@ -388,6 +388,16 @@ size_t ofile_pending(const struct ofile *of)
 	return n;
 }
 
+int64_t ofile_pending_age(const struct ofile *of)
+{
+	int64_t oldest = 0;
+
+	for (size_t i = 0; i < of->nc; i++)
+		if (of->c[i].src == SRC_NEW && (oldest == 0 || of->c[i].stored_at < oldest))
+			oldest = of->c[i].stored_at;
+	return oldest == 0 ? 0 : mono_sec() - oldest;
+}
+
 int ofile_dirty(const struct ofile *of)
 {
 	return of->changed;

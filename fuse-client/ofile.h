@@ -43,6 +43,9 @@ uint64_t ofile_size(const struct ofile *of);
 const struct record_refs *ofile_base(const struct ofile *of);
 /* Chunks stored or dirty since the last commit. */
 size_t ofile_pending(const struct ofile *of);
+/* Seconds (monotonic) since the oldest chunk stored but not committed was
+ * stored; 0 if there is none. */
+int64_t ofile_pending_age(const struct ofile *of);
 /* Changed since the last commit (content or size). */
 int ofile_dirty(const struct ofile *of);
 
