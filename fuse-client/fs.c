@@ -24,6 +24,7 @@
 #include "capacity.h"
 #include "dirbucket.h"
 #include "fs.h"
+#include "fsmeta.h"
 #include "lock.h"
 #include "log.h"
 #include "mdc.h"
@@ -34,8 +35,6 @@
 
 #define FS_TTL 1                /* TTL of records this client writes */
 #define FS_TIMEOUT 1.0          /* kernel entry/attr cache, like the TTL */
-#define FS_RANGE_BITS 12        /* inode numbers per claimed range: 4096 */
-#define FS_RANGE_MAX (1u << 24) /* ranges are picked in [1, 2^24) */
 #define FS_CAS_TRIES 8          /* compare-and-swap retries before EIO */
 /* creates, removes, links and renames CAS their parent directory, which
  * every mount creating in it races for: more tries, with a random backoff */
@@ -141,15 +140,6 @@ static void inode_free(struct fs_inode *in)
 	if (in != NULL)
 		record_inode_release(&in->r);
 	free(in);
-}
-
-static size_t refs_hashes(const struct record_refs *refs)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < refs->n; i++)
-		n += record_ref_nhash(&refs->v[i]);
-	return n;
 }
 
 /* ---------------------------------------------------------------- names --- */
@@ -381,6 +371,12 @@ static int refs_load(struct fs *fs, const struct fs_inode *in, struct record_ref
 	return r;
 }
 
+static int ref_same(const struct record_ref *x, const struct record_ref *y)
+{
+	return x->off == y->off && x->len == y->len && x->k == y->k && x->m == y->m &&
+	       memcmp(x->h, y->h, record_ref_nhash(x) * sizeof(*x->h)) == 0;
+}
+
 /* Do two versions of a file have the same content? (Versions with pages
  * count as different: telling would cost the page reads.) */
 static int content_same(const struct record_inode *a, const struct record_inode *b)
@@ -388,13 +384,9 @@ static int content_same(const struct record_inode *a, const struct record_inode 
 	if (a->size != b->size || a->datalen != b->datalen || a->pages > 0 || b->pages > 0 ||
 	    a->refs.n != b->refs.n || (a->datalen > 0 && memcmp(a->data, b->data, a->datalen) != 0))
 		return 0;
-	for (size_t i = 0; i < a->refs.n; i++) {
-		const struct record_ref *x = &a->refs.v[i], *y = &b->refs.v[i];
-
-		if (x->off != y->off || x->len != y->len || x->k != y->k || x->m != y->m ||
-		    memcmp(x->h, y->h, record_ref_nhash(x) * sizeof(*x->h)) != 0)
+	for (size_t i = 0; i < a->refs.n; i++)
+		if (!ref_same(&a->refs.v[i], &b->refs.v[i]))
 			return 0;
-	}
 	return 1;
 }
 
@@ -475,12 +467,6 @@ static int sgid_killed(const struct change *ch, const struct record_inode *r)
 	       (r->mode & (S_ISGID | S_IXGRP)) == S_ISGID && !cred_keeps_sgid(ch->who, r->gid);
 }
 
-static int ref_same(const struct record_ref *x, const struct record_ref *y)
-{
-	return x->off == y->off && x->len == y->len && x->k == y->k && x->m == y->m &&
-	       memcmp(x->h, y->h, record_ref_nhash(x) * sizeof(*x->h)) == 0;
-}
-
 /* Do a and b hold the same refs in the page that starts at ref i? */
 static int page_same(const struct record_refs *a, const struct record_refs *b, size_t i)
 {
@@ -516,7 +502,7 @@ static int change_apply(struct fs *fs, const struct fs_inode *cur, struct record
 			r = record_inode_set_data(nr, ch->data, (size_t)ch->size, e);
 			if (r < 0)
 				return r;
-		} else if (ch->refs != NULL && refs_hashes(ch->refs) <= RECORD_INLINE_REFS) {
+		} else if (ch->refs != NULL && record_refs_nhash(ch->refs) <= RECORD_INLINE_REFS) {
 			/* in the inode while it stays within a UDP answer: up to
 			 * 8 hashes (8 blocks, or one 4+2 stripe) */
 			for (size_t i = 0; i < ch->refs->n; i++) {
@@ -1005,51 +991,22 @@ static void open_commit_all(struct fs *fs)
  * Called with ino_mu held. */
 static int ino_claim(struct fs *fs, uint64_t *ino, struct err *e)
 {
-	int r = -EIO;
+	uint64_t first;
+	int r;
 
 	if (fs->next_ino < fs->end_ino) {
 		*ino = fs->next_ino++;
 		return 0;
 	}
-	for (int t = 0; t < 16; t++) {
-		char name[RECORD_NAME_BUF + 32], text[256], host[64] = "?";
-		uint8_t rd[300];
-		uint32_t range;
-		struct mdc_update u;
-		int n;
-
-		if (getrandom(&range, sizeof(range), 0) != sizeof(range))
-			range = (uint32_t)time(NULL) ^ (uint32_t)getpid();
-		range = 1 + range % (FS_RANGE_MAX - 1);
-		gethostname(host, sizeof(host) - 1);
-		for (char *p = host; *p; p++)
-			if (*p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '"' || *p == '\\' ||
-			    *p == '=' || *p == ';')
-				*p = '_';
-		snprintf(name, sizeof(name), "%u.r.%s", range, fs->mdc.zone);
-		snprintf(text, sizeof(text), "v=1 owner=%s/%d time=%lld", host, (int)getpid(),
-			 (long long)time(NULL));
-		n = mdc_txt_rdata(text, strlen(text), rd, sizeof(rd), e);
-		if (n < 0)
-			return n;
-		r = mdc_update_begin(&fs->mdc, &u);
-		mdc_pre_nxdomain(&u, name);
-		mdc_upd_add(&u, name, WIRE_T_TXT, FS_TTL, rd, (uint16_t)n);
-		if (r == 0)
-			r = mdc_update_send(&fs->mdc, &u, e);
-		mdc_update_release(&u);
-		if (r == 0) {
-			fs->next_ino = (uint64_t)range << FS_RANGE_BITS;
-			fs->end_ino = fs->next_ino + (1u << FS_RANGE_BITS);
-			log_info("claimed inode range %u: %llu..%llu", range,
-				 (unsigned long long)fs->next_ino, (unsigned long long)fs->end_ino - 1);
-			*ino = fs->next_ino++;
-			return 0;
-		}
-		if (r != -ECANCELED)
-			return r;
-	}
-	return r;
+	if ((r = fsmeta_range_claim(&fs->mdc, NULL, FS_TTL, &first, e)) < 0)
+		return r;
+	fs->next_ino = first;
+	fs->end_ino = first + (1u << FSMETA_RANGE_BITS);
+	log_info("claimed inode range %llu: %llu..%llu",
+		 (unsigned long long)(first >> FSMETA_RANGE_BITS), (unsigned long long)first,
+		 (unsigned long long)fs->end_ino - 1);
+	*ino = fs->next_ino++;
+	return 0;
 }
 
 /* The next inode number; threads share the claimed range (one claim at a
@@ -2970,7 +2927,7 @@ int fs_new(struct fs **out, const struct fs_opts *o, struct err *e)
 	bo.key = fs->bkr.n > 0 ? &fs->bkr.keys[0] : NULL;
 	if ((r = blockclient_new(&fs->bc, &bo, e)) < 0)
 		goto fail;
-	capacity_init(&fs->cap, fs->bc, fs->rep, (uint64_t)FS_RANGE_MAX << FS_RANGE_BITS);
+	capacity_init(&fs->cap, fs->bc, fs->rep, (uint64_t)FSMETA_RANGE_MAX << FSMETA_RANGE_BITS);
 	fs->cap_init = 1;
 	if (o->cache_dir != NULL) {
 		r = blockcache_new(&fs->cache, o->cache_dir,

@@ -5,6 +5,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fsmeta.h"
 #include "wire.h"
@@ -282,4 +285,45 @@ void fsmeta_entries_release(struct fsmeta_entries *es)
 {
 	free(es->v);
 	memset(es, 0, sizeof(*es));
+}
+
+int fsmeta_range_claim(struct mdc *m, const char *note, uint32_t ttl, uint64_t *first,
+		       struct err *e)
+{
+	int r = -EIO;
+
+	for (int t = 0; t < 16; t++) {
+		char name[RECORD_NAME_BUF + 32], text[256], host[64] = "?";
+		uint8_t rd[300];
+		uint32_t range;
+		struct mdc_update u;
+		int n;
+
+		if (getrandom(&range, sizeof(range), 0) != sizeof(range))
+			range = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+		range = 1 + range % (FSMETA_RANGE_MAX - 1);
+		gethostname(host, sizeof(host) - 1);
+		for (char *c = host; *c; c++)
+			if (*c <= 0x20 || *c >= 0x7f || strchr("%\"\\=;", *c) != NULL)
+				*c = '_';
+		snprintf(name, sizeof(name), "%u.r.%s", range, m->zone);
+		snprintf(text, sizeof(text), "v=1 owner=%s/%d time=%lld%s%s", host, (int)getpid(),
+			 (long long)time(NULL), note != NULL ? " " : "", note != NULL ? note : "");
+		n = mdc_txt_rdata(text, strlen(text), rd, sizeof(rd), e);
+		if (n < 0)
+			return n;
+		r = mdc_update_begin(m, &u);
+		mdc_pre_nxdomain(&u, name);
+		mdc_upd_add(&u, name, WIRE_T_TXT, ttl, rd, (uint16_t)n);
+		if (r == 0)
+			r = mdc_update_send(m, &u, e);
+		mdc_update_release(&u);
+		if (r == 0) {
+			*first = (uint64_t)range << FSMETA_RANGE_BITS;
+			return 0;
+		}
+		if (r != -ECANCELED)
+			return r;
+	}
+	return r;
 }

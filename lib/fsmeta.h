@@ -16,6 +16,8 @@
 /* The TXT rdata of the longest record (a symlink or xattr inode, a page). */
 #define FSMETA_RDATA_MAX (RECORD_TEXT_LONG_MAX + RECORD_STRS_FOR(RECORD_TEXT_LONG_MAX) + 16)
 #define FSMETA_ROOT 1           /* the root directory's inode number */
+#define FSMETA_RANGE_BITS 12    /* inode numbers per claimed range: 4096 */
+#define FSMETA_RANGE_MAX (1u << 24) /* ranges are picked in [1, 2^24) */
 
 /* One inode as read, with its exact rdata for prerequisites. */
 struct fsmeta_inode {
@@ -24,6 +26,15 @@ struct fsmeta_inode {
 	uint16_t rdlen;
 	uint8_t rdata[FSMETA_RDATA_MAX];
 };
+
+/* Claim a random range of inode numbers: ONE UPDATE that adds
+ * <range>.r.Z TXT "v=1 owner=<host>/<pid> time=<sec>[ <note>]" with the
+ * prerequisite that the name is not in use, so two clients never share a
+ * range (a taken one is tried again elsewhere, 16 times at most). *first
+ * gets its first number, range..range + 2^FSMETA_RANGE_BITS - 1 are ours.
+ * note may be NULL. */
+int fsmeta_range_claim(struct mdc *m, const char *note, uint32_t ttl, uint64_t *first,
+		       struct err *e);
 
 /* Heap-allocated (about 17 KiB); NULL on out of memory. free: in may be NULL. */
 struct fsmeta_inode *fsmeta_inode_new(void);

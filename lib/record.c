@@ -899,6 +899,15 @@ size_t record_ref_nhash(const struct record_ref *ref)
 	return ref->k == 0 ? 1 : (size_t)ref->k + ref->m;
 }
 
+size_t record_refs_nhash(const struct record_refs *refs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < refs->n; i++)
+		n += record_ref_nhash(&refs->v[i]);
+	return n;
+}
+
 /* A new zeroed slot at the end of refs. */
 static struct record_ref *refs_push(struct record_refs *refs, struct err *e)
 {

@@ -189,6 +189,8 @@ int record_ref_parse(struct record_refs *refs, const char *token, size_t len,
  * Returns its length or -ENOSPC (a 32+16 stripe needs about 3200 bytes). */
 int record_ref_format(const struct record_ref *ref, char *buf, size_t buflen,
 		      struct err *e);
+/* Hashes of all refs together: what decides whether they fit an inode. */
+size_t record_refs_nhash(const struct record_refs *refs);
 /* Free the refs and their hashes; refs is left empty and reusable. */
 void record_refs_release(struct record_refs *refs);
 

@@ -34,8 +34,6 @@
 #define FSA_EC_K 4              /* its default stripe of a full chunk */
 #define FSA_EC_M 2
 #define FSA_REP 3               /* its default copies (-o rep) */
-#define FSA_RANGE_BITS 12       /* inode numbers per claimed range, as the mount */
-#define FSA_RANGE_MAX (1u << 24)
 #define FSA_TRIES 16            /* compare-and-swap attempts of one change */
 #define FSMETA_ROOT 1
 
@@ -742,15 +740,6 @@ static int chunk_store(struct blockclient *bc, const uint8_t *buf, size_t len, u
 	return r;
 }
 
-static size_t refs_hashes(const struct record_refs *refs)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < refs->n; i++)
-		n += record_ref_nhash(&refs->v[i]);
-	return n;
-}
-
 /* Put the new content into nr (inline data, refs in the inode, or block-map
  * pages written into u, as the mount's change_apply) and delete pages of
  * the old version (oldpages) past the new ones. */
@@ -769,7 +758,7 @@ static int content_apply(struct fsa *f, struct mdc_update *u, uint64_t ino, uint
 	nr->size = size;
 	if (data != NULL && size > 0) {
 		r = record_inode_set_data(nr, data, (size_t)size, e);
-	} else if (refs_hashes(refs) <= RECORD_INLINE_REFS) {
+	} else if (record_refs_nhash(refs) <= RECORD_INLINE_REFS) {
 		for (size_t i = 0; r == 0 && i < refs->n; i++)
 			r = fsmeta_refs_append(&nr->refs, &refs->v[i], e);
 	} else {
@@ -815,42 +804,7 @@ static int content_apply(struct fsa *f, struct mdc_update *u, uint64_t ino, uint
  * is not in use) as the mount does, and take its first number. */
 static int ino_claim(struct fsa *f, uint64_t *ino, struct err *e)
 {
-	int r = -EIO;
-
-	for (int t = 0; t < FSA_TRIES; t++) {
-		char name[RECORD_NAME_BUF + 32], text[256], host[64] = "?";
-		uint8_t rd[300];
-		uint32_t range;
-		struct mdc_update u;
-		int n;
-
-		if (getrandom(&range, sizeof(range), 0) != sizeof(range))
-			range = (uint32_t)time(NULL) ^ (uint32_t)getpid();
-		range = 1 + range % (FSA_RANGE_MAX - 1);
-		gethostname(host, sizeof(host) - 1);
-		for (char *c = host; *c; c++)
-			if (*c <= 0x20 || *c >= 0x7f || strchr("%\"\\=;", *c) != NULL)
-				*c = '_';
-		snprintf(name, sizeof(name), "%u.r.%s", range, f->mdc.zone);
-		snprintf(text, sizeof(text), "v=1 owner=%s/%d time=%lld tool=dnsfsctl", host,
-			 (int)getpid(), (long long)time(NULL));
-		n = mdc_txt_rdata(text, strlen(text), rd, sizeof(rd), e);
-		if (n < 0)
-			return n;
-		r = mdc_update_begin(&f->mdc, &u);
-		mdc_pre_nxdomain(&u, name);
-		mdc_upd_add(&u, name, WIRE_T_TXT, FSA_TTL, rd, (uint16_t)n);
-		if (r == 0)
-			r = mdc_update_send(&f->mdc, &u, e);
-		mdc_update_release(&u);
-		if (r == 0) {
-			*ino = (uint64_t)range << FSA_RANGE_BITS;
-			return 0;
-		}
-		if (r != -ECANCELED)
-			return r;
-	}
-	return r;
+	return fsmeta_range_claim(&f->mdc, "tool=dnsfsctl", FSA_TTL, ino, e);
 }
 
 /* What put stores: the content, read and stored before the metadata. */
